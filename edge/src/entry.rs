@@ -1,0 +1,116 @@
+//! Workers entry points: `fetch` for HTTP and `scheduled` for the cron trigger.
+//!
+//! Both build the same [`App`] from the environment and delegate; nothing here decides
+//! anything the native tests could not check.
+
+use std::time::Duration;
+
+use worker::{event, Context, Env, Fetch, Headers, Request, RequestInit, Response, ScheduleContext, ScheduledEvent};
+
+use crate::config::Config;
+use crate::db::d1::D1;
+use crate::http::{ApiRequest, Method};
+use crate::photoshelter::{OutboundRequest, OutboundResponse, Transport, TransportError};
+use crate::router::{handle, App};
+
+/// Outbound HTTP through the Workers `fetch` API.
+struct FetchTransport;
+
+impl Transport for FetchTransport {
+    async fn send(&self, request: OutboundRequest) -> Result<OutboundResponse, TransportError> {
+        let unreachable = |error: worker::Error| TransportError::Unreachable { url: request.url.clone(), reason: error.to_string() };
+        let headers = Headers::new();
+        for (name, value) in &request.headers {
+            headers.set(name, value).map_err(unreachable)?;
+        }
+        let mut init = RequestInit::new();
+        init.with_method(if request.method == "POST" { worker::Method::Post } else { worker::Method::Get });
+        if let Some(form) = &request.form {
+            headers.set("content-type", "application/x-www-form-urlencoded").map_err(unreachable)?;
+            init.with_body(Some(form.as_str().into()));
+        }
+        init.with_headers(headers);
+        let outbound = Request::new_with_init(&request.url, &init).map_err(unreachable)?;
+        let mut response = Fetch::Request(outbound).send().await.map_err(unreachable)?;
+        let status = response.status_code();
+        let headers = response.headers().entries().map(|(name, value)| (name.to_ascii_lowercase(), value)).collect();
+        let body = response.text().await.map_err(unreachable)?;
+        Ok(OutboundResponse { status, headers, body })
+    }
+
+    async fn sleep(&self, millis: u64) {
+        worker::Delay::from(Duration::from_millis(millis)).await;
+    }
+
+    fn random_unit(&self) -> f64 {
+        js_sys::Math::random()
+    }
+}
+
+fn now() -> i64 {
+    worker::Date::now().as_millis() as i64
+}
+
+fn new_request_id() -> String {
+    let random = (js_sys::Math::random() * 2f64.powi(52)) as u64;
+    format!("r{:x}{:013x}", now(), random)
+}
+
+fn read_config(env: &Env) -> Result<Config, worker::Error> {
+    let lookup = |name: &str| env.var(name).map(|v| v.to_string()).ok().or_else(|| env.secret(name).map(|v| v.to_string()).ok());
+    Config::from_vars(lookup).map_err(|e| worker::Error::RustError(format!("invalid configuration: {e}")))
+}
+
+async fn to_api_request(mut request: Request) -> Result<ApiRequest, worker::Error> {
+    let url = request.url()?;
+    let method = match request.method() {
+        worker::Method::Get | worker::Method::Head => Method::Get,
+        worker::Method::Post => Method::Post,
+        worker::Method::Options => Method::Options,
+        _ => Method::Other,
+    };
+    let headers = request.headers().entries().map(|(name, value)| (name.to_ascii_lowercase(), value)).collect();
+    let country = request.cf().and_then(|cf| cf.country());
+    let body = if method == Method::Post { request.bytes().await? } else { Vec::new() };
+    Ok(ApiRequest { method, path: url.path().to_owned(), query: url.query().unwrap_or("").to_owned(), headers, body, country })
+}
+
+#[event(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+#[event(fetch)]
+async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    if !request.path().starts_with("/v1/") {
+        return env.assets("ASSETS")?.fetch_request(request).await;
+    }
+
+    let config = read_config(&env)?;
+    let db = D1::new(env.d1("DB")?);
+    let app = App { db: &db, transport: &FetchTransport, config: &config, clock: &now, new_id: &new_request_id };
+    let api_request = to_api_request(request).await?;
+    let answer = handle(&app, api_request).await;
+
+    let headers = Headers::new();
+    for (name, value) in &answer.headers {
+        headers.set(name, value)?;
+    }
+    Ok(Response::from_bytes(answer.body)?.with_status(answer.status).with_headers(headers))
+}
+
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let result = async {
+        let config = read_config(&env)?;
+        let db = D1::new(env.d1("DB")?);
+        crate::sync::run_step(&db, &FetchTransport, &config, &now, false)
+            .await
+            .map_err(|e| worker::Error::RustError(e.to_string()))
+    }
+    .await;
+    match result {
+        Ok(status) => crate::log::info(&format!("cron sync step: run {} is {} ({} assets so far)", status.run_id, status.state, status.counts.assets)),
+        Err(error) => crate::log::error(&format!("cron sync step failed: {error}")),
+    }
+}

@@ -1,0 +1,127 @@
+//! API errors and their one translation into HTTP problems.
+
+use loci_shared::api::{ContextRef, Problem, QueryError};
+
+use crate::db::DbError;
+use crate::http::ApiResponse;
+
+/// Everything a handler can fail with. Each variant maps to one status and one stable code.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A query parameter is missing, invalid or unknown.
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    /// The body is not valid JSON of the expected shape.
+    #[error("the request body is not valid: {0}")]
+    InvalidBody(String),
+    /// One event in a batch is invalid; the whole batch is rejected so nothing is half-stored.
+    #[error("event {index} is invalid: {reason}; fix or drop it and resend the batch")]
+    InvalidEvent {
+        /// Zero-based index of the event in the batch.
+        index: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The body is larger than the endpoint accepts.
+    #[error("the request body is {size} bytes; send at most {limit} bytes, splitting batches if needed")]
+    PayloadTooLarge {
+        /// The body size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The context of a recommendation request is not in the catalog.
+    #[error("no {} `{}` is in the catalog; check the id in the embed code", context_kind(.0), context_id(.0))]
+    ContextNotFound(ContextRef),
+    /// An asset is unknown, or its rights do not allow the channel.
+    #[error("asset `{0}` is not available on channel `{1}`")]
+    AssetUnavailable(String, String),
+    /// A gallery is unknown or not public.
+    #[error("gallery `{0}` is not available")]
+    GalleryUnavailable(String),
+    /// No path matches.
+    #[error("no endpoint at `{0}`; see the API reference in the README")]
+    RouteNotFound(String),
+    /// The path exists but not for this method.
+    #[error("`{path}` does not accept {method}; use {allowed}")]
+    MethodNotAllowed {
+        /// The path.
+        path: String,
+        /// The method used.
+        method: &'static str,
+        /// The methods accepted.
+        allowed: &'static str,
+    },
+    /// An admin endpoint was called without a valid key.
+    #[error("this endpoint needs an admin key: send `Authorization: Bearer <key>`")]
+    Unauthorized,
+    /// The admin key is not configured on the worker.
+    #[error("no admin key is configured; set the ADMIN_KEY secret on the worker")]
+    AdminNotConfigured,
+    /// The catalog has never been synced.
+    #[error("the catalog is empty: run a sync with POST /v1/admin/sync first")]
+    CatalogEmpty,
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] DbError),
+}
+
+fn context_kind(context: &ContextRef) -> &'static str {
+    match context {
+        ContextRef::Asset(_) => "asset",
+        ContextRef::Gallery(_) => "gallery",
+    }
+}
+
+fn context_id(context: &ContextRef) -> String {
+    match context {
+        ContextRef::Asset(id) => id.to_string(),
+        ContextRef::Gallery(id) => id.to_string(),
+    }
+}
+
+impl ApiError {
+    /// The HTTP status and stable code of the error.
+    pub fn status_and_code(&self) -> (u16, &'static str) {
+        match self {
+            ApiError::Query(QueryError::Missing(_)) => (400, "missing_parameter"),
+            ApiError::Query(QueryError::Invalid { .. }) => (400, "invalid_parameter"),
+            ApiError::Query(QueryError::Unknown(_)) => (400, "unknown_parameter"),
+            ApiError::InvalidBody(_) => (400, "invalid_body"),
+            ApiError::InvalidEvent { .. } => (400, "invalid_event"),
+            ApiError::PayloadTooLarge { .. } => (413, "payload_too_large"),
+            ApiError::ContextNotFound(_) => (404, "context_not_found"),
+            ApiError::AssetUnavailable(..) => (404, "asset_not_available"),
+            ApiError::GalleryUnavailable(_) => (404, "gallery_not_available"),
+            ApiError::RouteNotFound(_) => (404, "route_not_found"),
+            ApiError::MethodNotAllowed { .. } => (405, "method_not_allowed"),
+            ApiError::Unauthorized => (401, "unauthorized"),
+            ApiError::AdminNotConfigured => (503, "admin_not_configured"),
+            ApiError::CatalogEmpty => (503, "catalog_not_synced"),
+            ApiError::Storage(_) => (500, "storage_error"),
+        }
+    }
+
+    /// The JSON problem response. Server errors are logged here, once, and their internals are
+    /// not sent to the client.
+    pub fn into_response(self) -> ApiResponse {
+        let (status, code) = self.status_and_code();
+        let parameter = match &self {
+            ApiError::Query(error) => Some(error.parameter().to_owned()),
+            _ => None,
+        };
+        let detail = if status >= 500 && !matches!(self, ApiError::AdminNotConfigured | ApiError::CatalogEmpty) {
+            crate::log::error(&format!("request failed: {self}"));
+            "the server failed to answer; try again, and report it if it persists".to_owned()
+        } else {
+            self.to_string()
+        };
+        let problem = Problem { status, code: code.to_owned(), detail, parameter };
+        let mut response = ApiResponse::json(status, &problem);
+        response.set_header("content-type", "application/problem+json; charset=utf-8".to_owned());
+        if status == 401 {
+            response.set_header("www-authenticate", "Bearer".to_owned());
+        }
+        response
+    }
+}

@@ -1,0 +1,33 @@
+//! The loci edge worker: a Cloudflare Worker that caches a PhotoShelter library, records
+//! widget events, and serves rights-safe recommendations.
+//!
+//! The Workers entry points live in [`entry`] (wasm only) and stay thin: they turn a Workers
+//! request into an [`http::ApiRequest`], call [`router::handle`], and turn the answer back.
+//! Everything else is plain Rust over two seams, [`db::Database`] (D1, or SQLite in native
+//! tests) and [`photoshelter::Transport`] (Workers `fetch`, or a blocking client natively),
+//! so the same handlers, sync and recommender run under `cargo test`.
+//!
+//! | module | concern |
+//! | --- | --- |
+//! | [`router`] | the HTTP API: routing, validation, handlers |
+//! | [`recommend`] | the embedded recommender and the serve-time rights filter |
+//! | [`events`] | event batches and co-view counts |
+//! | [`sync`] | the resumable PhotoShelter sync into catalog generations |
+//! | [`photoshelter`] | the PhotoShelter API v4 client and resource parsing |
+//! | [`catalog`] | reads from the active catalog generation |
+//! | [`config`] | configuration from worker variables and secrets |
+//! | [`error`] | API errors and their JSON problem responses |
+
+pub mod catalog;
+pub mod config;
+pub mod db;
+#[cfg(target_arch = "wasm32")]
+mod entry;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod log;
+pub mod photoshelter;
+pub mod recommend;
+pub mod router;
+pub mod sync;

@@ -1,0 +1,126 @@
+//! The outbound HTTP seam of the connector.
+
+/// An HTTP request to PhotoShelter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundRequest {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// The absolute URL.
+    pub url: String,
+    /// Headers to send.
+    pub headers: Vec<(String, String)>,
+    /// A form-encoded body, for POST.
+    pub form: Option<String>,
+}
+
+/// PhotoShelter's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundResponse {
+    /// The status code.
+    pub status: u16,
+    /// Headers, names in lower case.
+    pub headers: Vec<(String, String)>,
+    /// The body as text.
+    pub body: String,
+}
+
+impl OutboundResponse {
+    /// The first value of a header, by lower-case name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+    }
+}
+
+/// Why a request got no HTTP answer at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// The connection failed.
+    #[error("could not reach {url}: {reason}")]
+    Unreachable {
+        /// The URL requested.
+        url: String,
+        /// The underlying error.
+        reason: String,
+    },
+}
+
+/// What the connector needs from its runtime: HTTP, a timer and a random source.
+#[allow(async_fn_in_trait)] // Single-threaded worker: no `Send` bound needed.
+pub trait Transport {
+    /// Sends one request and returns the answer, whatever its status.
+    async fn send(&self, request: OutboundRequest) -> Result<OutboundResponse, TransportError>;
+
+    /// Waits for the given number of milliseconds.
+    async fn sleep(&self, millis: u64);
+
+    /// A random number in `0.0..1.0`, for retry jitter.
+    fn random_unit(&self) -> f64;
+}
+
+/// A blocking HTTP transport for native tests and tools (plain HTTP only).
+#[cfg(not(target_arch = "wasm32"))]
+pub mod native {
+    use super::{OutboundRequest, OutboundResponse, Transport, TransportError};
+    use std::cell::Cell;
+
+    /// Sends requests with `ureq`; sleeps with the thread.
+    pub struct NativeTransport {
+        agent: ureq::Agent,
+        seed: Cell<u64>,
+    }
+
+    impl Default for NativeTransport {
+        fn default() -> Self {
+            let agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(std::time::Duration::from_secs(30)))
+                .build()
+                .new_agent();
+            NativeTransport { agent, seed: Cell::new(0x9e37_79b9_7f4a_7c15) }
+        }
+    }
+
+    impl Transport for NativeTransport {
+        async fn send(&self, request: OutboundRequest) -> Result<OutboundResponse, TransportError> {
+            let unreachable = |error: ureq::Error| TransportError::Unreachable { url: request.url.clone(), reason: error.to_string() };
+            let result = if request.method == "POST" {
+                let mut builder = self.agent.post(&request.url);
+                for (name, value) in &request.headers {
+                    builder = builder.header(name, value);
+                }
+                builder
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .send(request.form.clone().unwrap_or_default())
+            } else {
+                let mut builder = self.agent.get(&request.url);
+                for (name, value) in &request.headers {
+                    builder = builder.header(name, value);
+                }
+                builder.call()
+            };
+            let mut response = result.map_err(unreachable)?;
+            let status = response.status().as_u16();
+            let headers = response
+                .headers()
+                .iter()
+                .map(|(name, value)| (name.as_str().to_ascii_lowercase(), value.to_str().unwrap_or_default().to_owned()))
+                .collect();
+            let body = response.body_mut().with_config().limit(64 * 1024 * 1024).read_to_string().map_err(unreachable)?;
+            Ok(OutboundResponse { status, headers, body })
+        }
+
+        async fn sleep(&self, millis: u64) {
+            std::thread::sleep(std::time::Duration::from_millis(millis));
+        }
+
+        fn random_unit(&self) -> f64 {
+            // xorshift64: enough for jitter, not for anything secret.
+            let mut x = self.seed.get();
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            self.seed.set(x);
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+}

@@ -1,0 +1,442 @@
+//! The embedded recommender: candidates from the catalog cache and recorded clicks, ranked,
+//! filtered by rights at serve time, and diversified.
+//!
+//! For an asset context, candidates come from three sources:
+//! - content similarity: assets sharing index terms (keywords, categories, creator, gallery,
+//!   collection) with the context, each shared term weighted by its inverse document
+//!   frequency, computed in SQL over the `asset_terms` inverted index;
+//! - co-views: assets opened from the context's page (`co_views`);
+//! - for a visitor who consented to an id, assets opened from the pages of what they opened
+//!   recently.
+//!
+//! For a gallery context, the gallery's own members lead, followed by co-views.
+//! The rights filter runs last, on the ranked list, for every request.
+
+use std::collections::{BTreeMap, HashMap};
+
+use loci_shared::api::{
+    ContextRef, Reason, ReasonCode, RecommendationQuery, RecommendationResponse, RecommendedAsset, RecommendedGallery,
+};
+use loci_shared::ids::{GalleryId, MediaId};
+use loci_shared::rank::{diversify, Blend, DiversityCaps, Signals};
+use loci_shared::rights::{Decision, FilterReport, ServeContext};
+use loci_shared::time::Millis;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::catalog::{self, ActiveCatalog, AssetRow, GalleryRow};
+use crate::config::Config;
+use crate::db::{query_as, Database, Statement};
+use crate::error::ApiError;
+
+/// Terms held by more assets than this are too common to generate candidates from (they
+/// would add little weight and cost a large scan); they still count when scoring.
+const MAX_TERM_FANOUT: i64 = 5_000;
+/// Content candidates fetched per request.
+const CONTENT_CANDIDATES: i64 = 150;
+/// Gallery members considered for a gallery context.
+const GALLERY_MEMBERS: i64 = 200;
+/// Candidates whose rights are loaded per round trip.
+const RIGHTS_CHUNK: usize = 60;
+/// Width of grid images, in pixels.
+pub const GRID_IMAGE_WIDTH: u32 = 600;
+
+/// Relative weight of each term kind in content similarity.
+fn term_kind_weight(term: &str) -> f64 {
+    match term.split_once(':').map(|(kind, _)| kind) {
+        Some("gal") => 1.5,
+        Some("by") => 1.2,
+        Some("kw") => 1.0,
+        _ => 0.3,
+    }
+}
+
+/// A ranked candidate before the rights filter.
+#[derive(Debug, Clone)]
+struct Candidate {
+    id: String,
+    signals: Signals,
+    matched_terms: Vec<String>,
+    default_reason: ReasonCode,
+}
+
+/// An allowed candidate, ready to render.
+struct Chosen {
+    candidate: Candidate,
+    row: AssetRow,
+}
+
+#[derive(Deserialize)]
+struct TermCount {
+    term: String,
+    asset_count: i64,
+}
+
+#[derive(Deserialize)]
+struct Scored {
+    id: String,
+    score: f64,
+    terms: String,
+}
+
+#[derive(Deserialize)]
+struct Clicks {
+    asset_id: String,
+    clicks: f64,
+}
+
+/// Content candidates for an asset, best first, with the terms each shares with it.
+async fn content_candidates(db: &impl Database, catalog: ActiveCatalog, asset_id: &str) -> Result<Vec<(String, f64, Vec<String>)>, ApiError> {
+    let terms: Vec<TermCount> = query_as(
+        db,
+        Statement::new(
+            "SELECT t.term, s.asset_count FROM asset_terms t JOIN term_stats s ON s.generation = t.generation AND s.term = t.term \
+             WHERE t.generation = ?1 AND t.asset_id = ?2 ORDER BY s.asset_count",
+            vec![catalog.generation.into(), asset_id.into()],
+        ),
+    )
+    .await?;
+
+    let total = catalog.asset_count.max(1) as f64;
+    let mut weighted: Vec<(String, f64)> = Vec::new();
+    for (rank, term) in terms.iter().enumerate() {
+        let usable = term.asset_count >= 2 && (term.asset_count <= MAX_TERM_FANOUT || rank < 2);
+        if usable {
+            let idf = ((total + 1.0) / term.asset_count as f64).ln();
+            weighted.push((term.term.clone(), idf * term_kind_weight(&term.term)));
+        }
+    }
+    if weighted.is_empty() {
+        return Ok(Vec::new());
+    }
+
+    let weights = Value::from(weighted.iter().map(|(term, weight)| serde_json::json!([term, weight])).collect::<Vec<_>>());
+    let scored: Vec<Scored> = query_as(
+        db,
+        Statement::new(
+            "SELECT t.asset_id AS id, SUM(w.value ->> '$[1]') AS score, group_concat(w.value ->> '$[0]', '|') AS terms \
+             FROM json_each(?2) w JOIN asset_terms t ON t.generation = ?1 AND t.term = w.value ->> '$[0]' \
+             WHERE t.asset_id <> ?3 GROUP BY t.asset_id ORDER BY score DESC, t.asset_id LIMIT ?4",
+            vec![catalog.generation.into(), weights.to_string().into(), asset_id.into(), CONTENT_CANDIDATES.into()],
+        ),
+    )
+    .await?;
+    Ok(scored.into_iter().map(|s| (s.id, s.score, s.terms.split('|').map(str::to_owned).collect())).collect())
+}
+
+/// Co-view counts from the given contexts' pages, best first.
+async fn co_viewed(db: &impl Database, contexts: &[String]) -> Result<Vec<(String, f64)>, ApiError> {
+    if contexts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<Clicks> = query_as(
+        db,
+        Statement::new(
+            "SELECT asset_id, SUM(clicks) AS clicks FROM co_views WHERE context IN (SELECT value FROM json_each(?1)) \
+             GROUP BY asset_id ORDER BY clicks DESC, asset_id LIMIT 50",
+            vec![Value::from(contexts.to_vec()).to_string().into()],
+        ),
+    )
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.asset_id, r.clicks)).collect())
+}
+
+/// The assets a visitor clicked most recently, newest first.
+async fn recent_clicks(db: &impl Database, visitor_id: &str) -> Result<Vec<String>, ApiError> {
+    #[derive(Deserialize)]
+    struct Recent {
+        asset_id: String,
+    }
+    let rows: Vec<Recent> = query_as(
+        db,
+        Statement::new(
+            "SELECT asset_id FROM events WHERE visitor_id = ?1 AND kind = 'click' AND asset_id IS NOT NULL \
+             GROUP BY asset_id ORDER BY MAX(occurred_at) DESC LIMIT 5",
+            vec![visitor_id.into()],
+        ),
+    )
+    .await?;
+    Ok(rows.into_iter().map(|r| r.asset_id).collect())
+}
+
+fn normalise(values: &mut [(String, f64)]) {
+    let max = values.iter().map(|(_, v)| *v).fold(0.0, f64::max);
+    if max > 0.0 {
+        for (_, value) in values.iter_mut() {
+            *value /= max;
+        }
+    }
+}
+
+fn content_reason(matched: &[String]) -> ReasonCode {
+    if matched.iter().any(|t| t.starts_with("gal:")) {
+        ReasonCode::SameGallery
+    } else if matched.iter().any(|t| t.starts_with("by:")) {
+        ReasonCode::SameCreator
+    } else {
+        ReasonCode::SimilarSubjects
+    }
+}
+
+fn reason_text(code: ReasonCode, candidate: &Candidate, row: &AssetRow) -> String {
+    match code {
+        ReasonCode::SimilarSubjects => {
+            let subjects: Vec<&str> = candidate.matched_terms.iter().filter_map(|t| t.strip_prefix("kw:")).take(3).collect();
+            if subjects.is_empty() {
+                "Similar in subject".to_owned()
+            } else {
+                format!("Shares subjects: {}", subjects.join(", "))
+            }
+        }
+        ReasonCode::SameCreator => format!("Also by {}", row.creator.as_deref().unwrap_or("the same artist")),
+        ReasonCode::SameGallery => "From the same gallery".to_owned(),
+        ReasonCode::ViewedTogether => "Readers of this page also opened it".to_owned(),
+        ReasonCode::ForYou => "Close to what you viewed recently".to_owned(),
+        ReasonCode::InThisGallery => "In this gallery".to_owned(),
+        ReasonCode::RelatedGallery => "Related gallery".to_owned(),
+    }
+}
+
+/// Merges signal lists into ranked candidates, excluding `excluded` ids.
+fn rank(
+    content: Vec<(String, f64, Vec<String>)>,
+    mut co_views: Vec<(String, f64)>,
+    mut personal: Vec<(String, f64)>,
+    content_default: Option<ReasonCode>,
+    excluded: &[&str],
+    blend: &Blend,
+) -> Vec<Candidate> {
+    let mut by_id: HashMap<String, Candidate> = HashMap::new();
+    let max_content = content.iter().map(|(_, s, _)| *s).fold(0.0, f64::max);
+    for (id, score, terms) in content {
+        let signals = Signals { content: if max_content > 0.0 { score / max_content } else { 0.0 }, ..Signals::default() };
+        let default_reason = content_default.unwrap_or_else(|| content_reason(&terms));
+        by_id.insert(id.clone(), Candidate { id, signals, matched_terms: terms, default_reason });
+    }
+    normalise(&mut co_views);
+    normalise(&mut personal);
+    let empty = |id: &str| Candidate { id: id.to_owned(), signals: Signals::default(), matched_terms: Vec::new(), default_reason: ReasonCode::SimilarSubjects };
+    for (id, value) in co_views {
+        by_id.entry(id.clone()).or_insert_with(|| empty(&id)).signals.co_view = value;
+    }
+    for (id, value) in personal {
+        by_id.entry(id.clone()).or_insert_with(|| empty(&id)).signals.personal = value;
+    }
+
+    let mut ranked: Vec<Candidate> = by_id.into_values().filter(|c| !excluded.contains(&c.id.as_str())).collect();
+    ranked.sort_by(|a, b| blend.score(&b.signals).total_cmp(&blend.score(&a.signals)).then_with(|| a.id.cmp(&b.id)));
+    ranked
+}
+
+/// Walks the ranked list, keeping candidates whose rights allow the request, until `wanted`
+/// are kept or the list ends. Every removal is counted in `report`.
+async fn filter_by_rights(
+    db: &impl Database,
+    generation: i64,
+    config: &Config,
+    serve: &ServeContext,
+    ranked: Vec<Candidate>,
+    wanted: usize,
+    report: &mut FilterReport,
+    next_change: &mut Option<Millis>,
+) -> Result<Vec<Chosen>, ApiError> {
+    let mut chosen = Vec::new();
+    for chunk in ranked.chunks(RIGHTS_CHUNK) {
+        let ids: Vec<String> = chunk.iter().map(|c| c.id.clone()).collect();
+        let mut rows = catalog::load_assets(db, generation, &ids).await?;
+        for candidate in chunk {
+            let Some(row) = rows.remove(&candidate.id) else { continue };
+            let rights = row.rights();
+            match config.policy.evaluate(&rights, serve) {
+                Decision::Allowed => {
+                    if let Some(change) = rights.next_change_after(serve.now) {
+                        *next_change = Some(next_change.map_or(change, |c: Millis| c.min(change)));
+                    }
+                    chosen.push(Chosen { candidate: candidate.clone(), row });
+                }
+                Decision::Denied(rule) => report.record(rule),
+            }
+        }
+        if chosen.len() >= wanted {
+            break;
+        }
+    }
+    Ok(chosen)
+}
+
+fn to_recommended(config: &Config, blend: &Blend, chosen: &Chosen) -> Option<RecommendedAsset> {
+    let code = blend.dominant_reason(&chosen.candidate.signals, chosen.candidate.default_reason);
+    let row = &chosen.row;
+    Some(RecommendedAsset {
+        id: row.id.parse::<MediaId>().ok()?,
+        title: row.title.clone(),
+        creator: row.creator.clone(),
+        alt: row.caption.clone().unwrap_or_else(|| row.title.clone()),
+        image_url: config.image_url(&row.id, GRID_IMAGE_WIDTH),
+        width: row.width,
+        height: row.height,
+        link: config.asset_link(&row.id),
+        reason: Reason { code, text: reason_text(code, &chosen.candidate, row) },
+    })
+}
+
+/// Picks a cover for each gallery among assets the request may show, preferring the key image.
+async fn galleries_with_covers(
+    db: &impl Database,
+    generation: i64,
+    config: &Config,
+    serve: &ServeContext,
+    galleries: Vec<(GalleryRow, ReasonCode)>,
+    wanted: usize,
+    next_change: &mut Option<Millis>,
+) -> Result<Vec<RecommendedGallery>, ApiError> {
+    let mut out = Vec::new();
+    for (gallery, code) in galleries {
+        if out.len() >= wanted {
+            break;
+        }
+        let mut candidates: Vec<String> = gallery.key_image_id.iter().cloned().collect();
+        candidates.extend(catalog::gallery_members(db, generation, &gallery.id, 12).await?);
+        let rows = catalog::load_assets(db, generation, &candidates).await?;
+        let cover = candidates.iter().filter_map(|id| rows.get(id)).find_map(|row| {
+            let rights = row.rights();
+            config.policy.evaluate(&rights, serve).is_allowed().then(|| (row, rights.next_change_after(serve.now)))
+        });
+        let Some((cover, change)) = cover else { continue };
+        if let Some(change) = change {
+            *next_change = Some(next_change.map_or(change, |c: Millis| c.min(change)));
+        }
+        let (Ok(id), Ok(cover_id)) = (gallery.id.parse::<GalleryId>(), cover.id.parse::<MediaId>()) else { continue };
+        let text = match code {
+            ReasonCode::RelatedGallery => "Related gallery".to_owned(),
+            _ => "Contains this artwork".to_owned(),
+        };
+        out.push(RecommendedGallery {
+            id,
+            name: gallery.name.clone(),
+            cover_image_url: config.image_url(&cover.id, GRID_IMAGE_WIDTH),
+            cover_asset_id: cover_id,
+            asset_count: u32::try_from(gallery.asset_count).unwrap_or(u32::MAX),
+            link: config.gallery_link(&gallery.id),
+            reason: Reason { code, text },
+        });
+    }
+    Ok(out)
+}
+
+/// Galleries that share members with `gallery_id`, most shared first.
+async fn co_member_galleries(db: &impl Database, generation: i64, gallery_id: &str) -> Result<Vec<String>, ApiError> {
+    #[derive(Deserialize)]
+    struct Shared {
+        id: String,
+    }
+    let rows: Vec<Shared> = query_as(
+        db,
+        Statement::new(
+            "SELECT other.gallery_id AS id FROM \
+             (SELECT asset_id FROM gallery_assets WHERE generation = ?1 AND gallery_id = ?2 ORDER BY position LIMIT 500) member \
+             JOIN gallery_assets other ON other.generation = ?1 AND other.asset_id = member.asset_id AND other.gallery_id <> ?2 \
+             GROUP BY other.gallery_id ORDER BY COUNT(*) DESC, other.gallery_id LIMIT 30",
+            vec![generation.into(), gallery_id.into()],
+        ),
+    )
+    .await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// A recommendation response and the instant until which it may be cached.
+pub struct Recommendations {
+    /// The response body.
+    pub response: RecommendationResponse,
+    /// The earliest instant at which a rights decision in it changes, if any.
+    pub valid_until: Option<Millis>,
+}
+
+/// Answers a recommendation request.
+///
+/// Fails with [`ApiError::CatalogEmpty`] before the first sync and
+/// [`ApiError::ContextNotFound`] for a context the catalog does not hold (or, for galleries,
+/// does not show publicly).
+pub async fn recommend(
+    db: &impl Database,
+    config: &Config,
+    query: &RecommendationQuery,
+    serve: &ServeContext,
+    request_id: String,
+) -> Result<Recommendations, ApiError> {
+    let catalog = catalog::active_catalog(db).await?.ok_or(ApiError::CatalogEmpty)?;
+    let generation = catalog.generation;
+    let blend = Blend::default();
+    let context_key = query.context.to_string();
+    let mut excluded: Vec<&str> = query.exclude.iter().map(MediaId::as_str).collect();
+
+    let personal = match &query.visitor_id {
+        Some(visitor) => {
+            let recent = recent_clicks(db, visitor).await?;
+            let contexts: Vec<String> = recent.iter().map(|id| format!("asset:{id}")).collect();
+            co_viewed(db, &contexts).await?
+        }
+        None => Vec::new(),
+    };
+    let co_views = co_viewed(db, std::slice::from_ref(&context_key)).await?;
+
+    let (ranked, gallery_candidates) = match &query.context {
+        ContextRef::Asset(asset_id) => {
+            let context = catalog::load_asset(db, generation, asset_id.as_str()).await?.ok_or_else(|| ApiError::ContextNotFound(query.context.clone()))?;
+            excluded.push(asset_id.as_str());
+            let content = content_candidates(db, catalog, asset_id.as_str()).await?;
+            let ranked = rank(content, co_views, personal, None, &excluded, &blend);
+            let mut galleries: Vec<(String, ReasonCode)> = context.galleries().into_iter().map(|g| (g, ReasonCode::SameGallery)).collect();
+            let mut frequency: BTreeMap<String, usize> = BTreeMap::new();
+            for candidate in ranked.iter().take(40) {
+                for gallery in candidate.matched_terms.iter().filter_map(|t| t.strip_prefix("gal:")) {
+                    *frequency.entry(gallery.to_owned()).or_default() += 1;
+                }
+            }
+            let mut related: Vec<(String, usize)> = frequency.into_iter().collect();
+            related.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            galleries.extend(related.into_iter().map(|(g, _)| (g, ReasonCode::RelatedGallery)));
+            (ranked, galleries)
+        }
+        ContextRef::Gallery(gallery_id) => {
+            let gallery = catalog::load_gallery(db, generation, gallery_id.as_str()).await?;
+            if !gallery.as_ref().is_some_and(GalleryRow::is_public) {
+                return Err(ApiError::ContextNotFound(query.context.clone()));
+            }
+            let members = catalog::gallery_members(db, generation, gallery_id.as_str(), GALLERY_MEMBERS).await?;
+            let count = members.len().max(1) as f64;
+            let content = members.into_iter().enumerate().map(|(i, id)| (id, 1.0 - i as f64 / count, Vec::new())).collect();
+            let ranked = rank(content, co_views, personal, Some(ReasonCode::InThisGallery), &excluded, &blend);
+            let related = co_member_galleries(db, generation, gallery_id.as_str()).await?;
+            (ranked, related.into_iter().map(|g| (g, ReasonCode::RelatedGallery)).collect())
+        }
+    };
+
+    let mut report = FilterReport::default();
+    let mut valid_until = None;
+    let pool = filter_by_rights(db, generation, config, serve, ranked, query.count * 3, &mut report, &mut valid_until).await?;
+    let caps = match query.context {
+        ContextRef::Asset(_) => DiversityCaps::default(),
+        ContextRef::Gallery(_) => DiversityCaps { per_creator: usize::MAX, per_gallery: usize::MAX },
+    };
+    let chosen = diversify(pool, query.count, caps, |c| c.row.creator.clone(), |c| c.row.galleries().into_iter().next());
+    let assets: Vec<RecommendedAsset> = chosen.iter().filter_map(|c| to_recommended(config, &blend, c)).collect();
+
+    let mut seen = std::collections::HashSet::new();
+    let unique: Vec<(String, ReasonCode)> = gallery_candidates.into_iter().filter(|(g, _)| seen.insert(g.clone())).take(30).collect();
+    let ids: Vec<String> = unique.iter().map(|(g, _)| g.clone()).collect();
+    let rows: HashMap<String, GalleryRow> = catalog::load_galleries(db, generation, &ids).await?.into_iter().map(|g| (g.id.clone(), g)).collect();
+    let public: Vec<(GalleryRow, ReasonCode)> =
+        unique.into_iter().filter_map(|(id, code)| rows.get(&id).filter(|g| g.is_public()).map(|g| (g.clone(), code))).collect();
+    let galleries = galleries_with_covers(db, generation, config, serve, public, query.gallery_count, &mut valid_until).await?;
+
+    let response = RecommendationResponse {
+        request_id,
+        context: query.context.clone(),
+        placement: query.placement.clone(),
+        assets,
+        galleries,
+        filtered: report.into_counts(),
+    };
+    Ok(Recommendations { response, valid_until })
+}

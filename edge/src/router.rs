@@ -1,0 +1,222 @@
+//! Routing of `/v1/*` requests to handlers, and the handlers themselves.
+//!
+//! [`handle`] is a plain async function over [`App`], so tests drive the whole API natively.
+
+use loci_shared::api::{AssetCard, GalleryCard, QueryError, RecommendationQuery};
+use loci_shared::ids::{GalleryId, InvalidId, MediaId};
+use loci_shared::rights::{Channel, ServeContext};
+use loci_shared::time::Millis;
+use serde_json::json;
+
+use crate::catalog;
+use crate::config::Config;
+use crate::db::Database;
+use crate::error::ApiError;
+use crate::events;
+use crate::http::{ApiRequest, ApiResponse, Method};
+use crate::photoshelter::Transport;
+use crate::recommend::{self, GRID_IMAGE_WIDTH};
+use crate::sync;
+
+/// Longest time a recommendation response may be cached, in seconds.
+const MAX_CACHE_SECONDS: i64 = 30;
+/// Width of the large image on an asset page, in pixels.
+const PAGE_IMAGE_WIDTH: u32 = 1200;
+
+/// What handlers need: storage, the outbound transport, configuration, a clock and ids.
+pub struct App<'a, D, T> {
+    /// The database.
+    pub db: &'a D,
+    /// Outbound HTTP for the PhotoShelter connector.
+    pub transport: &'a T,
+    /// Validated configuration.
+    pub config: &'a Config,
+    /// The current instant.
+    pub clock: &'a dyn Fn() -> Millis,
+    /// A new unique id, for request ids.
+    pub new_id: &'a dyn Fn() -> String,
+}
+
+/// Answers one API request. Never fails: errors become JSON problems.
+pub async fn handle<D: Database, T: Transport>(app: &App<'_, D, T>, request: ApiRequest) -> ApiResponse {
+    let mut response = if request.method == Method::Options {
+        ApiResponse { status: 204, headers: Vec::new(), body: Vec::new() }
+    } else {
+        route(app, &request).await.unwrap_or_else(ApiError::into_response)
+    };
+    response.set_header("access-control-allow-origin", "*".to_owned());
+    response.set_header("access-control-allow-methods", "GET, POST, OPTIONS".to_owned());
+    response.set_header("access-control-allow-headers", "content-type, authorization".to_owned());
+    response
+}
+
+fn method_name(method: Method) -> &'static str {
+    match method {
+        Method::Get => "GET",
+        Method::Post => "POST",
+        Method::Options => "OPTIONS",
+        Method::Other => "this method",
+    }
+}
+
+async fn route<D: Database, T: Transport>(app: &App<'_, D, T>, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let path = request.path.trim_end_matches('/');
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    let only = |allowed: Method, allowed_name: &'static str| {
+        if request.method == allowed {
+            Ok(())
+        } else {
+            Err(ApiError::MethodNotAllowed { path: path.to_owned(), method: method_name(request.method), allowed: allowed_name })
+        }
+    };
+
+    match segments.as_slice() {
+        ["v1", "health"] => {
+            only(Method::Get, "GET")?;
+            let catalog = catalog::active_catalog(app.db).await?;
+            Ok(ApiResponse::json(200, &json!({"status": "ok", "catalog": catalog.map(|c| json!({"generation": c.generation, "assets": c.asset_count}))})))
+        }
+        ["v1", "recommendations"] => {
+            only(Method::Get, "GET")?;
+            recommendations(app, request).await
+        }
+        ["v1", "assets", id] => {
+            only(Method::Get, "GET")?;
+            asset_card(app, request, id).await
+        }
+        ["v1", "galleries", id] => {
+            only(Method::Get, "GET")?;
+            gallery_card(app, request, id).await
+        }
+        ["v1", "events"] => {
+            only(Method::Post, "POST")?;
+            let batch = events::parse_batch(&request.body)?;
+            let accepted = events::store_batch(app.db, &batch, (app.clock)()).await?;
+            Ok(ApiResponse::json(202, &accepted))
+        }
+        ["v1", "admin", "sync"] => {
+            authorize_admin(app.config, request)?;
+            match request.method {
+                Method::Post => {
+                    let restart = request.query_pairs().iter().any(|(k, v)| k == "restart" && v == "true");
+                    match sync::run_step(app.db, app.transport, app.config, &app.clock, restart).await {
+                        Ok(status) => Ok(ApiResponse::json(200, &status)),
+                        Err(sync::SyncError::Storage(error)) => Err(ApiError::Storage(error)),
+                        Err(error @ sync::SyncError::NotConfigured(_)) => {
+                            Ok(ApiResponse::json(503, &json!({"status": 503, "code": "sync_not_configured", "detail": error.to_string()})))
+                        }
+                    }
+                }
+                Method::Get => Ok(ApiResponse::json(200, &json!({"latest": sync::latest_status(app.db).await?}))),
+                other => Err(ApiError::MethodNotAllowed { path: path.to_owned(), method: method_name(other), allowed: "GET or POST" }),
+            }
+        }
+        ["v1", "admin", "events"] => {
+            authorize_admin(app.config, request)?;
+            only(Method::Get, "GET")?;
+            let pairs = request.query_pairs();
+            let request_id = pairs.iter().find(|(k, _)| k == "request_id").map(|(_, v)| v.as_str()).ok_or(QueryError::Missing("request_id"))?;
+            Ok(ApiResponse::json(200, &json!({"events": events::events_for_request(app.db, request_id).await?})))
+        }
+        _ => Err(ApiError::RouteNotFound(path.chars().take(100).collect())),
+    }
+}
+
+/// Compares two strings in time that depends only on their lengths.
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn authorize_admin(config: &Config, request: &ApiRequest) -> Result<(), ApiError> {
+    let expected = config.admin_key.as_deref().ok_or(ApiError::AdminNotConfigured)?;
+    let given = request.header("authorization").and_then(|h| h.strip_prefix("Bearer ")).unwrap_or("");
+    if constant_time_eq(given.trim(), expected) {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized)
+    }
+}
+
+fn serve_context(app: &App<'_, impl Database, impl Transport>, request: &ApiRequest, channel: Channel) -> ServeContext {
+    ServeContext { channel, campaign: None, country: request.country.clone(), now: (app.clock)() }
+}
+
+fn channel_param(request: &ApiRequest) -> Result<Channel, ApiError> {
+    let mut channel = Channel::web();
+    for (name, value) in request.query_pairs() {
+        match name.as_str() {
+            "channel" => channel = value.parse().map_err(|reason| QueryError::Invalid { parameter: "channel", reason })?,
+            other => return Err(QueryError::Unknown(other.chars().take(40).collect()).into()),
+        }
+    }
+    Ok(channel)
+}
+
+async fn recommendations<D: Database, T: Transport>(app: &App<'_, D, T>, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    let pairs = request.query_pairs();
+    let query = RecommendationQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    let serve = serve_context(app, request, query.channel.clone());
+
+    let result = recommend::recommend(app.db, app.config, &query, &serve, (app.new_id)()).await?;
+
+    let mut response = ApiResponse::json(200, &result.response);
+    let seconds_left = result.valid_until.map_or(MAX_CACHE_SECONDS, |until| (until - serve.now) / 1000);
+    let max_age = seconds_left.min(MAX_CACHE_SECONDS);
+    // Personalised answers and answers about to change are not cached at all.
+    if query.visitor_id.is_none() && max_age >= 1 {
+        response.set_header("cache-control", format!("private, max-age={max_age}"));
+    }
+    Ok(response)
+}
+
+async fn asset_card<D: Database, T: Transport>(app: &App<'_, D, T>, request: &ApiRequest, id: &str) -> Result<ApiResponse, ApiError> {
+    let id: MediaId = id.parse().map_err(|e: InvalidId| QueryError::Invalid { parameter: "id", reason: e.to_string() })?;
+    let channel = channel_param(request)?;
+    let serve = serve_context(app, request, channel.clone());
+    let generation = catalog::active_catalog(app.db).await?.ok_or(ApiError::CatalogEmpty)?.generation;
+    let unavailable = || ApiError::AssetUnavailable(id.to_string(), channel.to_string());
+
+    let row = catalog::load_asset(app.db, generation, id.as_str()).await?.ok_or_else(unavailable)?;
+    if !app.config.policy.evaluate(&row.rights(), &serve).is_allowed() {
+        return Err(unavailable());
+    }
+    let card = AssetCard {
+        id: id.clone(),
+        title: row.title.clone(),
+        creator: row.creator.clone(),
+        caption: row.caption.clone(),
+        credit: row.credit.clone(),
+        copyright: row.copyright.clone(),
+        image_url: app.config.image_url(id.as_str(), PAGE_IMAGE_WIDTH),
+        width: row.width,
+        height: row.height,
+        keywords: row.keywords(),
+        galleries: row.galleries().into_iter().filter_map(|g| g.parse().ok()).collect(),
+    };
+    Ok(ApiResponse::json(200, &card))
+}
+
+async fn gallery_card<D: Database, T: Transport>(app: &App<'_, D, T>, request: &ApiRequest, id: &str) -> Result<ApiResponse, ApiError> {
+    let id: GalleryId = id.parse().map_err(|e: InvalidId| QueryError::Invalid { parameter: "id", reason: e.to_string() })?;
+    let serve = serve_context(app, request, channel_param(request)?);
+    let generation = catalog::active_catalog(app.db).await?.ok_or(ApiError::CatalogEmpty)?.generation;
+
+    let gallery = catalog::load_gallery(app.db, generation, id.as_str())
+        .await?
+        .filter(catalog::GalleryRow::is_public)
+        .ok_or_else(|| ApiError::GalleryUnavailable(id.to_string()))?;
+    let mut candidates: Vec<String> = gallery.key_image_id.iter().cloned().collect();
+    candidates.extend(catalog::gallery_members(app.db, generation, &gallery.id, 12).await?);
+    let rows = catalog::load_assets(app.db, generation, &candidates).await?;
+    let cover = candidates.iter().filter_map(|c| rows.get(c)).find(|row| app.config.policy.evaluate(&row.rights(), &serve).is_allowed());
+
+    let card = GalleryCard {
+        id: id.clone(),
+        name: gallery.name.clone(),
+        description: gallery.description.clone(),
+        asset_count: u32::try_from(gallery.asset_count).unwrap_or(u32::MAX),
+        cover_image_url: cover.map(|row| app.config.image_url(&row.id, GRID_IMAGE_WIDTH)),
+        link: app.config.gallery_link(id.as_str()),
+    };
+    Ok(ApiResponse::json(200, &card))
+}

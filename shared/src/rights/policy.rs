@@ -1,0 +1,248 @@
+//! The serve-time rights decision.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Channel, Field, Rights, Territory, Visibility};
+use crate::time::Millis;
+
+/// One reason an asset is not shown. Each rule has a stable code used in responses and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DenyRule {
+    /// The asset has no channel approval at all, or it could not be read.
+    ChannelsUnknown,
+    /// The requested channel is not among the approved ones.
+    ChannelNotApproved,
+    /// The campaign list could not be read.
+    CampaignsUnknown,
+    /// The requested campaign is not among the approved ones.
+    CampaignNotApproved,
+    /// A licence date could not be read.
+    LicenceDatesUnknown,
+    /// The licence has not started yet.
+    LicenceNotStarted,
+    /// The licence has ended.
+    LicenceExpired,
+    /// The territory could not be read.
+    TerritoryUnknown,
+    /// The request's country is outside the approved territory.
+    TerritoryNotApproved,
+    /// The channel needs a model or property release that is missing or unknown.
+    ReleaseMissing,
+    /// No public gallery holds the asset.
+    NotPublic,
+}
+
+impl DenyRule {
+    /// The stable code of the rule.
+    pub fn code(self) -> &'static str {
+        match self {
+            DenyRule::ChannelsUnknown => "channels_unknown",
+            DenyRule::ChannelNotApproved => "channel_not_approved",
+            DenyRule::CampaignsUnknown => "campaigns_unknown",
+            DenyRule::CampaignNotApproved => "campaign_not_approved",
+            DenyRule::LicenceDatesUnknown => "licence_dates_unknown",
+            DenyRule::LicenceNotStarted => "licence_not_started",
+            DenyRule::LicenceExpired => "licence_expired",
+            DenyRule::TerritoryUnknown => "territory_unknown",
+            DenyRule::TerritoryNotApproved => "territory_not_approved",
+            DenyRule::ReleaseMissing => "release_missing",
+            DenyRule::NotPublic => "not_public",
+        }
+    }
+}
+
+/// The outcome of evaluating rights for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// The asset may be shown.
+    Allowed,
+    /// The asset must not be shown, for this reason (the first rule that failed).
+    Denied(DenyRule),
+}
+
+impl Decision {
+    /// Whether the asset may be shown.
+    pub fn is_allowed(self) -> bool {
+        self == Decision::Allowed
+    }
+}
+
+/// What a request is for, as far as rights are concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeContext {
+    /// The channel the result will be shown on.
+    pub channel: Channel,
+    /// The campaign, when the request names one.
+    pub campaign: Option<String>,
+    /// The visitor's country (ISO 3166-1 alpha-2), when the platform provides it.
+    pub country: Option<String>,
+    /// The instant of the decision.
+    pub now: Millis,
+}
+
+/// Site-level rules on top of each asset's own rights.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RightsPolicy {
+    /// Channels on which people may be shown only with a model release and places only with a
+    /// property release on file (for example advertising channels).
+    pub release_required_on: BTreeSet<Channel>,
+}
+
+impl RightsPolicy {
+    /// Decides whether an asset with these rights may be shown in this context.
+    ///
+    /// Rules run in a fixed order and the first failure is reported. Missing channel approval,
+    /// and any value that could not be parsed, deny.
+    pub fn evaluate(&self, rights: &Rights, context: &ServeContext) -> Decision {
+        match self.first_failure(rights, context) {
+            Some(rule) => Decision::Denied(rule),
+            None => Decision::Allowed,
+        }
+    }
+
+    fn first_failure(&self, rights: &Rights, context: &ServeContext) -> Option<DenyRule> {
+        match &rights.channels {
+            Field::Known(channels) if channels.contains(&context.channel) => {}
+            Field::Known(_) => return Some(DenyRule::ChannelNotApproved),
+            Field::Absent | Field::Unknown(_) => return Some(DenyRule::ChannelsUnknown),
+        }
+
+        match (&rights.campaigns, &context.campaign) {
+            (Field::Unknown(_), _) => return Some(DenyRule::CampaignsUnknown),
+            (Field::Known(campaigns), Some(campaign)) if !campaigns.contains(campaign) => {
+                return Some(DenyRule::CampaignNotApproved)
+            }
+            _ => {}
+        }
+
+        if matches!(rights.licence_start, Field::Unknown(_)) || matches!(rights.licence_end, Field::Unknown(_)) {
+            return Some(DenyRule::LicenceDatesUnknown);
+        }
+        if let Field::Known(start) = rights.licence_start {
+            if context.now < start {
+                return Some(DenyRule::LicenceNotStarted);
+            }
+        }
+        if let Field::Known(end) = rights.licence_end {
+            if context.now >= end {
+                return Some(DenyRule::LicenceExpired);
+            }
+        }
+
+        match (&rights.territory, &context.country) {
+            (Field::Unknown(_), _) => return Some(DenyRule::TerritoryUnknown),
+            (Field::Known(Territory::Countries(_)), None) => return Some(DenyRule::TerritoryUnknown),
+            (Field::Known(Territory::Countries(countries)), Some(country)) if !countries.contains(country) => {
+                return Some(DenyRule::TerritoryNotApproved)
+            }
+            _ => {}
+        }
+
+        if self.release_required_on.contains(&context.channel) {
+            let released = |field: &Field<bool>| matches!(field, Field::Known(true));
+            if !released(&rights.model_release) || !released(&rights.property_release) {
+                return Some(DenyRule::ReleaseMissing);
+            }
+        }
+
+        match rights.visibility {
+            Visibility::Public => None,
+            Visibility::PermissionOnly | Visibility::Private | Visibility::Unknown => Some(DenyRule::NotPublic),
+        }
+    }
+}
+
+/// Counts of candidates removed, per rule code, for one response.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FilterReport {
+    counts: BTreeMap<String, u32>,
+}
+
+impl FilterReport {
+    /// Records one removal.
+    pub fn record(&mut self, rule: DenyRule) {
+        *self.counts.entry(rule.code().to_owned()).or_default() += 1;
+    }
+
+    /// Total removals.
+    pub fn total(&self) -> u32 {
+        self.counts.values().sum()
+    }
+
+    /// The counts by rule code.
+    pub fn into_counts(self) -> BTreeMap<String, u32> {
+        self.counts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rights::Rights;
+
+    fn approved_for_web() -> Rights {
+        Rights {
+            channels: Field::Known([Channel::web()].into_iter().collect()),
+            visibility: Visibility::Public,
+            ..Rights::unknown()
+        }
+    }
+
+    fn web_at(now: Millis) -> ServeContext {
+        ServeContext { channel: Channel::web(), campaign: None, country: None, now }
+    }
+
+    #[test]
+    fn nothing_known_is_denied() {
+        let decision = RightsPolicy::default().evaluate(&Rights::unknown(), &web_at(0));
+        assert_eq!(decision, Decision::Denied(DenyRule::ChannelsUnknown));
+    }
+
+    #[test]
+    fn approved_channel_is_allowed_and_others_denied() {
+        let policy = RightsPolicy::default();
+        assert_eq!(policy.evaluate(&approved_for_web(), &web_at(0)), Decision::Allowed);
+        let email = ServeContext { channel: "email".parse().unwrap(), ..web_at(0) };
+        assert_eq!(policy.evaluate(&approved_for_web(), &email), Decision::Denied(DenyRule::ChannelNotApproved));
+    }
+
+    #[test]
+    fn licence_end_denies_from_the_exact_instant() {
+        let rights = Rights { licence_end: Field::Known(1_000), ..approved_for_web() };
+        let policy = RightsPolicy::default();
+        assert_eq!(policy.evaluate(&rights, &web_at(999)), Decision::Allowed);
+        assert_eq!(policy.evaluate(&rights, &web_at(1_000)), Decision::Denied(DenyRule::LicenceExpired));
+    }
+
+    #[test]
+    fn unparsable_values_deny() {
+        let policy = RightsPolicy::default();
+        let bad_end = Rights { licence_end: Field::Unknown("31/02/2027?".to_owned()), ..approved_for_web() };
+        assert_eq!(policy.evaluate(&bad_end, &web_at(0)), Decision::Denied(DenyRule::LicenceDatesUnknown));
+        let bad_territory = Rights { territory: Field::Unknown("Narnia".to_owned()), ..approved_for_web() };
+        assert_eq!(policy.evaluate(&bad_territory, &web_at(0)), Decision::Denied(DenyRule::TerritoryUnknown));
+    }
+
+    #[test]
+    fn country_list_needs_a_known_matching_country() {
+        let rights = Rights {
+            territory: Field::Known(Territory::Countries(["GB".to_owned()].into_iter().collect())),
+            ..approved_for_web()
+        };
+        let policy = RightsPolicy::default();
+        assert_eq!(policy.evaluate(&rights, &web_at(0)), Decision::Denied(DenyRule::TerritoryUnknown));
+        let in_gb = ServeContext { country: Some("GB".to_owned()), ..web_at(0) };
+        assert_eq!(policy.evaluate(&rights, &in_gb), Decision::Allowed);
+        let in_fr = ServeContext { country: Some("FR".to_owned()), ..web_at(0) };
+        assert_eq!(policy.evaluate(&rights, &in_fr), Decision::Denied(DenyRule::TerritoryNotApproved));
+    }
+
+    #[test]
+    fn private_galleries_deny() {
+        let rights = Rights { visibility: Visibility::Private, ..approved_for_web() };
+        assert_eq!(RightsPolicy::default().evaluate(&rights, &web_at(0)), Decision::Denied(DenyRule::NotPublic));
+    }
+}
