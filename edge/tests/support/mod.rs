@@ -1,0 +1,164 @@
+//! Helpers for the edge's native integration tests: the real PhotoShelter stand-in on a
+//! loopback port, the worker's handlers over SQLite with the real migrations, and a fixed
+//! clock so licence dates decide the same way on every run.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use loci_edge::config::Config;
+use loci_edge::db::sqlite::SqliteDatabase;
+use loci_edge::http::{ApiRequest, ApiResponse, Method};
+use loci_edge::photoshelter::transport::native::NativeTransport;
+use loci_edge::router::{handle, App};
+use loci_edge::sync::{run_step, SyncStatus};
+use loci_shared::time::{parse_instant, Millis};
+use loci_standin::auth::Credentials;
+use loci_standin::state::AppState;
+use serde_json::Value;
+
+pub const API_KEY: &str = "edgeTestKey";
+pub const ADMIN_KEY: &str = "admin-secret";
+pub const ORG_ID: &str = "O0000TateDemo001";
+
+/// The instant every test runs at: 2026-12-04T12:00:00Z.
+pub fn test_now() -> Millis {
+    parse_instant("2026-12-04T12:00:00Z").expect("valid instant")
+}
+
+/// Starts the stand-in on 127.0.0.1 with the first `limit` Tate artworks.
+pub fn start_standin(limit: usize) -> SocketAddr {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/tate/tate-artworks.ndjson.gz");
+    let library = loci_standin::load_library(&data, Some(limit), ORG_ID).expect("the Tate slice loads");
+    let credentials = Credentials {
+        api_key: API_KEY.to_owned(),
+        email: "edge@example.com".to_owned(),
+        password: "edge-password".to_owned(),
+        org_id: ORG_ID.to_owned(),
+    };
+    let state = AppState::new(library, credentials);
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime starts");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
+            sender.send(listener.local_addr().expect("bound address")).expect("the test waits for the address");
+            loci_standin::server::serve(listener, state, std::future::pending()).await.expect("stand-in serves");
+        });
+    });
+    receiver.recv_timeout(Duration::from_secs(60)).expect("stand-in starts")
+}
+
+/// Worker configuration pointing at a stand-in (or any base URL).
+pub fn config_for(base_url: &str) -> Config {
+    let vars = [
+        ("PHOTOSHELTER_BASE_URL", base_url.to_owned()),
+        ("PHOTOSHELTER_API_KEY", API_KEY.to_owned()),
+        ("PHOTOSHELTER_EMAIL", "edge@example.com".to_owned()),
+        ("PHOTOSHELTER_PASSWORD", "edge-password".to_owned()),
+        ("PHOTOSHELTER_ORG_ID", ORG_ID.to_owned()),
+        ("PHOTOSHELTER_IMAGE_BASE", "http://images.test".to_owned()),
+        ("ADMIN_KEY", ADMIN_KEY.to_owned()),
+        ("SYNC_PER_PAGE", "200".to_owned()),
+    ];
+    Config::from_vars(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())).expect("valid test configuration")
+}
+
+/// The worker's handlers over an SQLite database, with a fixed clock.
+pub struct Edge {
+    pub db: SqliteDatabase,
+    pub transport: NativeTransport,
+    pub config: Config,
+    pub now: Millis,
+}
+
+impl Edge {
+    pub fn new(standin: SocketAddr) -> Edge {
+        Edge::with_base_url(&format!("http://{standin}/psapi/v4.0"))
+    }
+
+    pub fn with_base_url(base_url: &str) -> Edge {
+        Edge { db: SqliteDatabase::for_tests(), transport: NativeTransport::default(), config: config_for(base_url), now: test_now() }
+    }
+
+    /// Sends one API request through the router.
+    pub fn call(&self, request: ApiRequest) -> ApiResponse {
+        let now = self.now;
+        let clock = move || now;
+        let counter = std::cell::Cell::new(0);
+        let new_id = move || {
+            counter.set(counter.get() + 1);
+            format!("req-{now}-{}", counter.get())
+        };
+        let app = App { db: &self.db, transport: &self.transport, config: &self.config, clock: &clock, new_id: &new_id };
+        futures_executor::block_on(handle(&app, request))
+    }
+
+    pub fn get(&self, path_and_query: &str) -> ApiResponse {
+        self.call(ApiRequest::new(Method::Get, path_and_query))
+    }
+
+    pub fn post_json(&self, path: &str, body: &Value) -> ApiResponse {
+        let mut request = ApiRequest::new(Method::Post, path);
+        request.body = body.to_string().into_bytes();
+        self.call(request)
+    }
+
+    pub fn admin(&self, method: Method, path_and_query: &str) -> ApiResponse {
+        let mut request = ApiRequest::new(method, path_and_query);
+        request.headers.push(("authorization".to_owned(), format!("Bearer {ADMIN_KEY}")));
+        self.call(request)
+    }
+
+    /// One sync step, as the admin endpoint runs it.
+    pub fn sync_step(&self, restart: bool) -> SyncStatus {
+        let now = self.now;
+        futures_executor::block_on(run_step(&self.db, &self.transport, &self.config, &move || now, restart)).expect("sync step runs")
+    }
+
+    /// Runs sync steps until the run is no longer running; returns the final status.
+    pub fn sync_to_end(&self) -> SyncStatus {
+        for _ in 0..1000 {
+            let status = self.sync_step(false);
+            if status.state != "running" {
+                return status;
+            }
+        }
+        panic!("sync did not finish in 1000 steps");
+    }
+}
+
+/// GETs a stand-in URL with the test credentials (logging in first), for cross-checks.
+pub fn standin_get(standin: SocketAddr, path_and_query: &str) -> Value {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let base = format!("http://{standin}/psapi/v4.0");
+    let login: Value = agent
+        .post(&format!("{base}/authenticate"))
+        .header("X-PS-Api-Key", API_KEY)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send("email=edge%40example.com&password=edge-password&mode=token")
+        .expect("login")
+        .body_mut()
+        .read_json()
+        .expect("login JSON");
+    let token = login["token"].as_str().expect("token").to_owned();
+    agent
+        .post(&format!("{base}/organization/authenticate"))
+        .header("X-PS-Api-Key", API_KEY)
+        .header("X-PS-Auth-Token", &token)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send(format!("org_id={ORG_ID}"))
+        .expect("org login");
+    agent
+        .get(&format!("{base}{path_and_query}"))
+        .header("X-PS-Api-Key", API_KEY)
+        .header("X-PS-Auth-Token", &token)
+        .call()
+        .expect("stand-in answers")
+        .body_mut()
+        .read_json()
+        .expect("JSON")
+}
