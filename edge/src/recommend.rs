@@ -19,7 +19,7 @@ use loci_shared::api::{
 };
 use loci_shared::ids::{GalleryId, MediaId};
 use loci_shared::rank::{diversify, Blend, DiversityCaps, Signals};
-use loci_shared::rights::{Decision, FilterReport, ServeContext};
+use loci_shared::rights::{RightsFilter, ServeContext};
 use loci_shared::time::Millis;
 use serde::Deserialize;
 use serde_json::Value;
@@ -228,17 +228,14 @@ fn rank(
     ranked
 }
 
-/// Walks the ranked list, keeping candidates whose rights allow the request, until `wanted`
-/// are kept or the list ends. Every removal is counted in `report`.
+/// Walks the ranked list, keeping candidates whose rights the filter admits, until `wanted`
+/// are kept or the list ends.
 async fn filter_by_rights(
     db: &impl Database,
     generation: i64,
-    config: &Config,
-    serve: &ServeContext,
+    filter: &mut RightsFilter<'_>,
     ranked: Vec<Candidate>,
     wanted: usize,
-    report: &mut FilterReport,
-    next_change: &mut Option<Millis>,
 ) -> Result<Vec<Chosen>, ApiError> {
     let mut chosen = Vec::new();
     for chunk in ranked.chunks(RIGHTS_CHUNK) {
@@ -246,15 +243,8 @@ async fn filter_by_rights(
         let mut rows = catalog::load_assets(db, generation, &ids).await?;
         for candidate in chunk {
             let Some(row) = rows.remove(&candidate.id) else { continue };
-            let rights = row.rights();
-            match config.policy.evaluate(&rights, serve) {
-                Decision::Allowed => {
-                    if let Some(change) = rights.next_change_after(serve.now) {
-                        *next_change = Some(next_change.map_or(change, |c: Millis| c.min(change)));
-                    }
-                    chosen.push(Chosen { candidate: candidate.clone(), row });
-                }
-                Decision::Denied(rule) => report.record(rule),
+            if filter.admit(&row.rights()) {
+                chosen.push(Chosen { candidate: candidate.clone(), row });
             }
         }
         if chosen.len() >= wanted {
@@ -285,10 +275,9 @@ async fn galleries_with_covers(
     db: &impl Database,
     generation: i64,
     config: &Config,
-    serve: &ServeContext,
+    filter: &mut RightsFilter<'_>,
     galleries: Vec<(GalleryRow, ReasonCode)>,
     wanted: usize,
-    next_change: &mut Option<Millis>,
 ) -> Result<Vec<RecommendedGallery>, ApiError> {
     let mut out = Vec::new();
     for (gallery, code) in galleries {
@@ -298,14 +287,7 @@ async fn galleries_with_covers(
         let mut candidates: Vec<String> = gallery.key_image_id.iter().cloned().collect();
         candidates.extend(catalog::gallery_members(db, generation, &gallery.id, 12).await?);
         let rows = catalog::load_assets(db, generation, &candidates).await?;
-        let cover = candidates.iter().filter_map(|id| rows.get(id)).find_map(|row| {
-            let rights = row.rights();
-            config.policy.evaluate(&rights, serve).is_allowed().then(|| (row, rights.next_change_after(serve.now)))
-        });
-        let Some((cover, change)) = cover else { continue };
-        if let Some(change) = change {
-            *next_change = Some(next_change.map_or(change, |c: Millis| c.min(change)));
-        }
+        let Some(cover) = candidates.iter().filter_map(|id| rows.get(id)).find(|row| filter.admit(&row.rights())) else { continue };
         let (Ok(id), Ok(cover_id)) = (gallery.id.parse::<GalleryId>(), cover.id.parse::<MediaId>()) else { continue };
         let text = match code {
             ReasonCode::RelatedGallery => "Related gallery".to_owned(),
@@ -412,9 +394,8 @@ pub async fn recommend(
         }
     };
 
-    let mut report = FilterReport::default();
-    let mut valid_until = None;
-    let pool = filter_by_rights(db, generation, config, serve, ranked, query.count * 3, &mut report, &mut valid_until).await?;
+    let mut filter = RightsFilter::new(&config.policy, serve);
+    let pool = filter_by_rights(db, generation, &mut filter, ranked, query.count * 3).await?;
     let caps = match query.context {
         ContextRef::Asset(_) => DiversityCaps::default(),
         ContextRef::Gallery(_) => DiversityCaps { per_creator: usize::MAX, per_gallery: usize::MAX },
@@ -428,7 +409,8 @@ pub async fn recommend(
     let rows: HashMap<String, GalleryRow> = catalog::load_galleries(db, generation, &ids).await?.into_iter().map(|g| (g.id.clone(), g)).collect();
     let public: Vec<(GalleryRow, ReasonCode)> =
         unique.into_iter().filter_map(|(id, code)| rows.get(&id).filter(|g| g.is_public()).map(|g| (g.clone(), code))).collect();
-    let galleries = galleries_with_covers(db, generation, config, serve, public, query.gallery_count, &mut valid_until).await?;
+    let galleries = galleries_with_covers(db, generation, config, &mut filter, public, query.gallery_count).await?;
+    let valid_until = filter.valid_until();
 
     let response = RecommendationResponse {
         request_id,
@@ -436,7 +418,7 @@ pub async fn recommend(
         placement: query.placement.clone(),
         assets,
         galleries,
-        filtered: report.into_counts(),
+        filtered: filter.into_report().into_counts(),
     };
     Ok(Recommendations { response, valid_until })
 }

@@ -155,6 +155,60 @@ impl RightsPolicy {
     }
 }
 
+/// The rights filter of one response: admits or removes candidates, counts removals per rule,
+/// and tracks the earliest instant at which an admitted item's decision changes.
+#[derive(Debug, Clone)]
+pub struct RightsFilter<'a> {
+    policy: &'a RightsPolicy,
+    context: &'a ServeContext,
+    report: FilterReport,
+    valid_until: Option<Millis>,
+}
+
+impl<'a> RightsFilter<'a> {
+    /// A filter for one request.
+    pub fn new(policy: &'a RightsPolicy, context: &'a ServeContext) -> Self {
+        RightsFilter { policy, context, report: FilterReport::default(), valid_until: None }
+    }
+
+    /// Whether an item with these rights may be shown; a removal is counted.
+    pub fn admit(&mut self, rights: &Rights) -> bool {
+        match self.policy.evaluate(rights, self.context) {
+            Decision::Allowed => {
+                if let Some(change) = rights.next_change_after(self.context.now) {
+                    self.valid_until = Some(self.valid_until.map_or(change, |until| until.min(change)));
+                }
+                true
+            }
+            Decision::Denied(rule) => {
+                self.report.record(rule);
+                false
+            }
+        }
+    }
+
+    /// Keeps the items whose rights admit them, in order.
+    pub fn retain<T>(&mut self, items: impl IntoIterator<Item = T>, rights_of: impl Fn(&T) -> &Rights) -> Vec<T> {
+        items.into_iter().filter(|item| self.admit(rights_of(item))).collect()
+    }
+
+    /// The earliest instant at which a decision about an admitted item changes, if any.
+    /// Anything built from the admitted items must not be cached past it.
+    pub fn valid_until(&self) -> Option<Millis> {
+        self.valid_until
+    }
+
+    /// The removal counts so far.
+    pub fn report(&self) -> &FilterReport {
+        &self.report
+    }
+
+    /// The removal counts, consuming the filter.
+    pub fn into_report(self) -> FilterReport {
+        self.report
+    }
+}
+
 /// Counts of candidates removed, per rule code, for one response.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FilterReport {
