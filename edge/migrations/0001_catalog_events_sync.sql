@@ -33,7 +33,8 @@ CREATE TABLE galleries (
 ) WITHOUT ROWID;
 
 -- One row per asset. `keywords`, `galleries` and `collections` are JSON arrays; `rights` is
--- the normalised rights (loci_shared::rights::Rights) as JSON, raw source values included.
+-- the normalised rights (loci_shared::rights::Rights) as JSON, raw source values included;
+-- `licence_end` copies the parsed licence end (milliseconds) for licence alerts.
 CREATE TABLE assets (
     generation INTEGER NOT NULL,
     id TEXT NOT NULL,
@@ -48,9 +49,11 @@ CREATE TABLE assets (
     galleries TEXT NOT NULL,
     collections TEXT NOT NULL,
     rights TEXT NOT NULL,
+    licence_end INTEGER,
     modified_at INTEGER,
     PRIMARY KEY (generation, id)
 ) WITHOUT ROWID;
+CREATE INDEX assets_by_licence_end ON assets (generation, licence_end) WHERE licence_end IS NOT NULL;
 
 CREATE TABLE gallery_assets (
     generation INTEGER NOT NULL,

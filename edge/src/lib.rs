@@ -12,6 +12,7 @@
 //! | [`router`] | the HTTP API: routing, validation, handlers |
 //! | [`recommend`] | the embedded recommender and the serve-time rights filter |
 //! | [`events`] | event batches and co-view counts |
+//! | [`rights_admin`] | rights explanations and licence alerts |
 //! | [`sync`] | the resumable PhotoShelter sync into catalog generations |
 //! | [`photoshelter`] | the PhotoShelter API v4 client and resource parsing |
 //! | [`catalog`] | reads from the active catalog generation |
@@ -29,5 +30,6 @@ pub mod http;
 pub mod log;
 pub mod photoshelter;
 pub mod recommend;
+pub mod rights_admin;
 pub mod router;
 pub mod sync;

@@ -16,6 +16,7 @@ use crate::events;
 use crate::http::{ApiRequest, ApiResponse, Method};
 use crate::photoshelter::Transport;
 use crate::recommend::{self, GRID_IMAGE_WIDTH};
+use crate::rights_admin;
 use crate::sync;
 
 /// Longest time a recommendation response may be cached, in seconds.
@@ -111,6 +112,16 @@ async fn route<D: Database, T: Transport>(app: &App<'_, D, T>, request: &ApiRequ
                 other => Err(ApiError::MethodNotAllowed { path: path.to_owned(), method: method_name(other), allowed: "GET or POST" }),
             }
         }
+        ["v1", "admin", "rights", id] => {
+            authorize_admin(app.config, request)?;
+            only(Method::Get, "GET")?;
+            rights_admin::explain(app.db, app.config, id, &request.query_pairs(), (app.clock)(), request.country.clone()).await
+        }
+        ["v1", "admin", "licence-alerts"] => {
+            authorize_admin(app.config, request)?;
+            only(Method::Get, "GET")?;
+            rights_admin::licence_alerts(app.db, &request.query_pairs(), (app.clock)()).await
+        }
         ["v1", "admin", "events"] => {
             authorize_admin(app.config, request)?;
             only(Method::Get, "GET")?;
@@ -137,8 +148,8 @@ fn authorize_admin(config: &Config, request: &ApiRequest) -> Result<(), ApiError
     }
 }
 
-fn serve_context(app: &App<'_, impl Database, impl Transport>, request: &ApiRequest, channel: Channel) -> ServeContext {
-    ServeContext { channel, campaign: None, country: request.country.clone(), now: (app.clock)() }
+fn serve_context(app: &App<'_, impl Database, impl Transport>, request: &ApiRequest, channel: Channel, campaign: Option<String>) -> ServeContext {
+    ServeContext { channel, campaign, country: request.country.clone(), now: (app.clock)() }
 }
 
 fn channel_param(request: &ApiRequest) -> Result<Channel, ApiError> {
@@ -155,7 +166,7 @@ fn channel_param(request: &ApiRequest) -> Result<Channel, ApiError> {
 async fn recommendations<D: Database, T: Transport>(app: &App<'_, D, T>, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
     let pairs = request.query_pairs();
     let query = RecommendationQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-    let serve = serve_context(app, request, query.channel.clone());
+    let serve = serve_context(app, request, query.channel.clone(), query.campaign.clone());
 
     let result = recommend::recommend(app.db, app.config, &query, &serve, (app.new_id)()).await?;
 
@@ -172,7 +183,7 @@ async fn recommendations<D: Database, T: Transport>(app: &App<'_, D, T>, request
 async fn asset_card<D: Database, T: Transport>(app: &App<'_, D, T>, request: &ApiRequest, id: &str) -> Result<ApiResponse, ApiError> {
     let id: MediaId = id.parse().map_err(|e: InvalidId| QueryError::Invalid { parameter: "id", reason: e.to_string() })?;
     let channel = channel_param(request)?;
-    let serve = serve_context(app, request, channel.clone());
+    let serve = serve_context(app, request, channel.clone(), None);
     let generation = catalog::active_catalog(app.db).await?.ok_or(ApiError::CatalogEmpty)?.generation;
     let unavailable = || ApiError::AssetUnavailable(id.to_string(), channel.to_string());
 
@@ -198,7 +209,7 @@ async fn asset_card<D: Database, T: Transport>(app: &App<'_, D, T>, request: &Ap
 
 async fn gallery_card<D: Database, T: Transport>(app: &App<'_, D, T>, request: &ApiRequest, id: &str) -> Result<ApiResponse, ApiError> {
     let id: GalleryId = id.parse().map_err(|e: InvalidId| QueryError::Invalid { parameter: "id", reason: e.to_string() })?;
-    let serve = serve_context(app, request, channel_param(request)?);
+    let serve = serve_context(app, request, channel_param(request)?, None);
     let generation = catalog::active_catalog(app.db).await?.ok_or(ApiError::CatalogEmpty)?.generation;
 
     let gallery = catalog::load_gallery(app.db, generation, id.as_str())

@@ -399,8 +399,8 @@ async fn media_page<D: Database, T: Transport>(
         assets.push(json!({
             "id": record.id, "title": record.title, "creator": record.creator, "caption": record.caption,
             "credit": rights.credit, "copyright": rights.copyright, "width": record.width, "height": record.height,
-            "keywords": record.keywords, "galleries": record.galleries, "collections": collections, "rights": rights,
-            "modified_at": record.modified_at,
+            "keywords": record.keywords, "galleries": record.galleries, "collections": collections,
+            "licence_end": rights.licence_end.known(), "rights": rights, "modified_at": record.modified_at,
         }));
     }
     progress.assets = assets.len() as i64;
@@ -409,10 +409,10 @@ async fn media_page<D: Database, T: Transport>(
     }
 
     let mut statements = bulk(
-        "INSERT OR REPLACE INTO assets (generation, id, title, creator, caption, credit, copyright, width, height, keywords, galleries, collections, rights, modified_at) \
+        "INSERT OR REPLACE INTO assets (generation, id, title, creator, caption, credit, copyright, width, height, keywords, galleries, collections, rights, licence_end, modified_at) \
          SELECT ?1, value ->> '$.id', value ->> '$.title', value ->> '$.creator', value ->> '$.caption', value ->> '$.credit', \
          value ->> '$.copyright', value ->> '$.width', value ->> '$.height', value -> '$.keywords', value -> '$.galleries', \
-         value -> '$.collections', value -> '$.rights', value ->> '$.modified_at' FROM json_each(?2)",
+         value -> '$.collections', value -> '$.rights', value ->> '$.licence_end', value ->> '$.modified_at' FROM json_each(?2)",
         run.generation,
         assets,
     );

@@ -108,9 +108,9 @@ impl QueryError {
     }
 }
 
-/// An opaque client-chosen id (visitor, page, request), 1 to 64 characters of
-/// `[A-Za-z0-9._-]`.
-fn validate_token(parameter: &'static str, value: &str) -> Result<String, QueryError> {
+/// Validates an opaque client-chosen id (visitor, page, request, campaign): 1 to 64
+/// characters of `[A-Za-z0-9._-]`.
+pub fn validate_token(parameter: &'static str, value: &str) -> Result<String, QueryError> {
     let ok = !value.is_empty()
         && value.len() <= 64
         && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
@@ -139,6 +139,8 @@ pub struct RecommendationQuery {
     pub visitor_id: Option<String>,
     /// A per-page-view id shared by every widget on one page.
     pub page_id: Option<String>,
+    /// The campaign the results are for, when rights differ per campaign.
+    pub campaign: Option<String>,
     /// The placement name, such as `article-related`.
     pub placement: String,
     /// Assets not to return, such as those already shown on the page.
@@ -157,6 +159,7 @@ impl RecommendationQuery {
         let mut gallery_count = 4;
         let mut visitor_id = None;
         let mut page_id = None;
+        let mut campaign = None;
         let mut placement = "default".to_owned();
         let mut exclude = Vec::new();
 
@@ -170,6 +173,7 @@ impl RecommendationQuery {
                 "galleries" => gallery_count = parse_count("galleries", value, 0, 12)?,
                 "visitor" => visitor_id = Some(validate_token("visitor", value)?),
                 "page" => page_id = Some(validate_token("page", value)?),
+                "campaign" => campaign = Some(validate_token("campaign", value)?),
                 "placement" => placement = validate_token("placement", value)?,
                 "exclude" => {
                     for id in value.split(',').filter(|id| !id.is_empty()) {
@@ -190,7 +194,7 @@ impl RecommendationQuery {
         }
 
         let context = context.ok_or(QueryError::Missing("context"))?;
-        Ok(RecommendationQuery { context, channel, count, gallery_count, visitor_id, page_id, placement, exclude })
+        Ok(RecommendationQuery { context, channel, count, gallery_count, visitor_id, page_id, campaign, placement, exclude })
     }
 }
 

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::time::Millis;
 
-pub use policy::{Decision, DenyRule, FilterReport, RightsFilter, RightsPolicy, ServeContext};
+pub use policy::{Check, CheckOutcome, Decision, DenyRule, FilterReport, RightsFilter, RightsPolicy, ServeContext};
 
 /// A distribution channel such as `web` or `email`: lowercase, 1 to 32 characters of
 /// `[a-z0-9_-]`.

@@ -91,66 +91,102 @@ pub struct RightsPolicy {
     pub release_required_on: BTreeSet<Channel>,
 }
 
+/// One check the policy makes, in evaluation order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Check {
+    /// The channel is approved.
+    Channel,
+    /// The campaign, when named, is approved.
+    Campaign,
+    /// The instant is inside the licence period.
+    LicencePeriod,
+    /// The country, when required, is inside the territory.
+    Territory,
+    /// Releases are on file where the channel requires them.
+    Release,
+    /// A public gallery holds the asset.
+    Visibility,
+}
+
+impl Check {
+    /// Every check, in the order [`RightsPolicy::evaluate`] applies them.
+    pub const ALL: [Check; 6] = [Check::Channel, Check::Campaign, Check::LicencePeriod, Check::Territory, Check::Release, Check::Visibility];
+}
+
+/// The outcome of one check, for explanations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckOutcome {
+    /// The check.
+    pub check: Check,
+    /// `None` when it passed, else the rule that failed.
+    pub failed: Option<DenyRule>,
+}
+
 impl RightsPolicy {
     /// Decides whether an asset with these rights may be shown in this context.
     ///
-    /// Rules run in a fixed order and the first failure is reported. Missing channel approval,
-    /// and any value that could not be parsed, deny.
+    /// Checks run in the order of [`Check::ALL`] and the first failure is reported. Missing
+    /// channel approval, and any value that could not be parsed, deny.
     pub fn evaluate(&self, rights: &Rights, context: &ServeContext) -> Decision {
-        match self.first_failure(rights, context) {
+        match Check::ALL.iter().find_map(|check| self.check(*check, rights, context).err()) {
             Some(rule) => Decision::Denied(rule),
             None => Decision::Allowed,
         }
     }
 
-    fn first_failure(&self, rights: &Rights, context: &ServeContext) -> Option<DenyRule> {
-        match &rights.channels {
-            Field::Known(channels) if channels.contains(&context.channel) => {}
-            Field::Known(_) => return Some(DenyRule::ChannelNotApproved),
-            Field::Absent | Field::Unknown(_) => return Some(DenyRule::ChannelsUnknown),
-        }
+    /// Runs every check, not only up to the first failure, to explain a decision.
+    pub fn explain(&self, rights: &Rights, context: &ServeContext) -> Vec<CheckOutcome> {
+        Check::ALL.iter().map(|check| CheckOutcome { check: *check, failed: self.check(*check, rights, context).err() }).collect()
+    }
 
-        match (&rights.campaigns, &context.campaign) {
-            (Field::Unknown(_), _) => return Some(DenyRule::CampaignsUnknown),
-            (Field::Known(campaigns), Some(campaign)) if !campaigns.contains(campaign) => {
-                return Some(DenyRule::CampaignNotApproved)
+    fn check(&self, check: Check, rights: &Rights, context: &ServeContext) -> Result<(), DenyRule> {
+        match check {
+            Check::Channel => match &rights.channels {
+                Field::Known(channels) if channels.contains(&context.channel) => Ok(()),
+                Field::Known(_) => Err(DenyRule::ChannelNotApproved),
+                Field::Absent | Field::Unknown(_) => Err(DenyRule::ChannelsUnknown),
+            },
+            Check::Campaign => match (&rights.campaigns, &context.campaign) {
+                (Field::Unknown(_), _) => Err(DenyRule::CampaignsUnknown),
+                (Field::Known(campaigns), Some(campaign)) if !campaigns.contains(campaign) => Err(DenyRule::CampaignNotApproved),
+                _ => Ok(()),
+            },
+            Check::LicencePeriod => {
+                if matches!(rights.licence_start, Field::Unknown(_)) || matches!(rights.licence_end, Field::Unknown(_)) {
+                    return Err(DenyRule::LicenceDatesUnknown);
+                }
+                if let Field::Known(start) = rights.licence_start {
+                    if context.now < start {
+                        return Err(DenyRule::LicenceNotStarted);
+                    }
+                }
+                match rights.licence_end {
+                    Field::Known(end) if context.now >= end => Err(DenyRule::LicenceExpired),
+                    _ => Ok(()),
+                }
             }
-            _ => {}
-        }
-
-        if matches!(rights.licence_start, Field::Unknown(_)) || matches!(rights.licence_end, Field::Unknown(_)) {
-            return Some(DenyRule::LicenceDatesUnknown);
-        }
-        if let Field::Known(start) = rights.licence_start {
-            if context.now < start {
-                return Some(DenyRule::LicenceNotStarted);
+            Check::Territory => match (&rights.territory, &context.country) {
+                (Field::Unknown(_), _) | (Field::Known(Territory::Countries(_)), None) => Err(DenyRule::TerritoryUnknown),
+                (Field::Known(Territory::Countries(countries)), Some(country)) if !countries.contains(country) => {
+                    Err(DenyRule::TerritoryNotApproved)
+                }
+                _ => Ok(()),
+            },
+            Check::Release => {
+                let released = |field: &Field<bool>| matches!(field, Field::Known(true));
+                if self.release_required_on.contains(&context.channel)
+                    && (!released(&rights.model_release) || !released(&rights.property_release))
+                {
+                    Err(DenyRule::ReleaseMissing)
+                } else {
+                    Ok(())
+                }
             }
-        }
-        if let Field::Known(end) = rights.licence_end {
-            if context.now >= end {
-                return Some(DenyRule::LicenceExpired);
-            }
-        }
-
-        match (&rights.territory, &context.country) {
-            (Field::Unknown(_), _) => return Some(DenyRule::TerritoryUnknown),
-            (Field::Known(Territory::Countries(_)), None) => return Some(DenyRule::TerritoryUnknown),
-            (Field::Known(Territory::Countries(countries)), Some(country)) if !countries.contains(country) => {
-                return Some(DenyRule::TerritoryNotApproved)
-            }
-            _ => {}
-        }
-
-        if self.release_required_on.contains(&context.channel) {
-            let released = |field: &Field<bool>| matches!(field, Field::Known(true));
-            if !released(&rights.model_release) || !released(&rights.property_release) {
-                return Some(DenyRule::ReleaseMissing);
-            }
-        }
-
-        match rights.visibility {
-            Visibility::Public => None,
-            Visibility::PermissionOnly | Visibility::Private | Visibility::Unknown => Some(DenyRule::NotPublic),
+            Check::Visibility => match rights.visibility {
+                Visibility::Public => Ok(()),
+                Visibility::PermissionOnly | Visibility::Private | Visibility::Unknown => Err(DenyRule::NotPublic),
+            },
         }
     }
 }
