@@ -6,6 +6,8 @@ use loci_shared::ids::OrganizationId;
 use loci_shared::rights::source::default_channels;
 use loci_shared::rights::{Channel, RightsPolicy};
 
+use crate::remote::RemoteConfig;
+
 /// How the connector authenticates to PhotoShelter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credentials {
@@ -55,6 +57,8 @@ pub struct Config {
     pub channels: BTreeSet<Channel>,
     /// Site-level rights rules.
     pub policy: RightsPolicy,
+    /// A remote Loci service to ask for candidates, if configured.
+    pub remote: Option<RemoteConfig>,
 }
 
 /// A configuration value that is missing or invalid.
@@ -142,7 +146,18 @@ impl Config {
             }
         }
 
+        let remote = match var("LOCI_REMOTE_URL") {
+            None => None,
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => Some(RemoteConfig {
+                url: url.trim_end_matches('/').to_owned(),
+                api_key: var("LOCI_REMOTE_KEY"),
+                timeout_ms: u64::from(parse_number("LOCI_REMOTE_TIMEOUT_MS", var("LOCI_REMOTE_TIMEOUT_MS"), 250, 20..=5_000)?),
+            }),
+            Some(url) => return Err(ConfigError::Invalid { name: "LOCI_REMOTE_URL", reason: format!("`{url}` is not an http(s) URL") }),
+        };
+
         Ok(Config {
+            remote,
             photoshelter: photoshelter_config(&var),
             image_base: var("PHOTOSHELTER_IMAGE_BASE").unwrap_or_else(|| "https://m.psecn.photoshelter.com".to_owned()).trim_end_matches('/').to_owned(),
             asset_link_template: var("ASSET_LINK_TEMPLATE").unwrap_or_else(|| "/article.html?asset={id}".to_owned()),

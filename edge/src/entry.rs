@@ -5,12 +5,13 @@
 
 use std::time::Duration;
 
-use worker::{event, Context, Env, Fetch, Headers, Request, RequestInit, Response, ScheduleContext, ScheduledEvent};
+use futures_util::future::{select, Either};
+use worker::{event, AbortController, Context, Env, Fetch, Headers, Request, RequestInit, Response, ScheduleContext, ScheduledEvent};
 
 use crate::config::Config;
 use crate::db::d1::D1;
 use crate::http::{ApiRequest, Method};
-use crate::photoshelter::{OutboundRequest, OutboundResponse, Transport, TransportError};
+use crate::outbound::{OutboundRequest, OutboundResponse, Transport, TransportError};
 use crate::router::{handle, App};
 
 /// Outbound HTTP through the Workers `fetch` API.
@@ -25,13 +26,30 @@ impl Transport for FetchTransport {
         }
         let mut init = RequestInit::new();
         init.with_method(if request.method == "POST" { worker::Method::Post } else { worker::Method::Get });
-        if let Some(form) = &request.form {
-            headers.set("content-type", "application/x-www-form-urlencoded").map_err(unreachable)?;
-            init.with_body(Some(form.as_str().into()));
+        if let Some(body) = &request.body {
+            headers.set("content-type", body.content_type).map_err(unreachable)?;
+            init.with_body(Some(body.text.as_str().into()));
         }
         init.with_headers(headers);
         let outbound = Request::new_with_init(&request.url, &init).map_err(unreachable)?;
-        let mut response = Fetch::Request(outbound).send().await.map_err(unreachable)?;
+
+        let controller = AbortController::default();
+        let signal = controller.signal();
+        let fetch = Fetch::Request(outbound);
+        let sending = fetch.send_with_signal(&signal);
+        let mut response = match request.timeout_ms {
+            None => sending.await.map_err(unreachable)?,
+            Some(timeout_ms) => {
+                let timer = worker::Delay::from(Duration::from_millis(timeout_ms));
+                match select(Box::pin(sending), timer).await {
+                    Either::Left((result, _)) => result.map_err(unreachable)?,
+                    Either::Right(((), _)) => {
+                        controller.abort();
+                        return Err(TransportError::TimedOut { url: request.url.clone(), timeout_ms });
+                    }
+                }
+            }
+        };
         let status = response.status_code();
         let headers = response.headers().entries().map(|(name, value)| (name.to_ascii_lowercase(), value)).collect();
         let body = response.text().await.map_err(unreachable)?;

@@ -4,13 +4,14 @@
 //! The Workers entry points live in [`entry`] (wasm only) and stay thin: they turn a Workers
 //! request into an [`http::ApiRequest`], call [`router::handle`], and turn the answer back.
 //! Everything else is plain Rust over two seams, [`db::Database`] (D1, or SQLite in native
-//! tests) and [`photoshelter::Transport`] (Workers `fetch`, or a blocking client natively),
+//! tests) and [`outbound::Transport`] (Workers `fetch`, or a blocking client natively),
 //! so the same handlers, sync and recommender run under `cargo test`.
 //!
 //! | module | concern |
 //! | --- | --- |
 //! | [`router`] | the HTTP API: routing, validation, handlers |
 //! | [`recommend`] | the embedded recommender and the serve-time rights filter |
+//! | [`remote`] | the client of a customer's own Loci service |
 //! | [`events`] | event batches and co-view counts |
 //! | [`rights_admin`] | rights explanations and licence alerts |
 //! | [`sync`] | the resumable PhotoShelter sync into catalog generations |
@@ -28,8 +29,10 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod log;
+pub mod outbound;
 pub mod photoshelter;
 pub mod recommend;
+pub mod remote;
 pub mod rights_admin;
 pub mod router;
 pub mod sync;

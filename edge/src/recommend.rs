@@ -12,8 +12,9 @@
 //! For a gallery context, the gallery's own members lead, followed by co-views.
 //! The rights filter runs last, on the ranked list, for every request.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
+use loci_shared::api::remote::CandidatesRequest;
 use loci_shared::api::{
     ContextRef, Reason, ReasonCode, RecommendationQuery, RecommendationResponse, RecommendedAsset, RecommendedGallery,
 };
@@ -28,6 +29,8 @@ use crate::catalog::{self, ActiveCatalog, AssetRow, GalleryRow};
 use crate::config::Config;
 use crate::db::{query_as, Database, Statement};
 use crate::error::ApiError;
+use crate::outbound::Transport;
+use crate::remote;
 
 /// Terms held by more assets than this are too common to generate candidates from (they
 /// would add little weight and cost a large scan); they still count when scoring.
@@ -194,6 +197,7 @@ fn reason_text(code: ReasonCode, candidate: &Candidate, row: &AssetRow) -> Strin
         ReasonCode::ForYou => "Close to what you viewed recently".to_owned(),
         ReasonCode::InThisGallery => "In this gallery".to_owned(),
         ReasonCode::RelatedGallery => "Related gallery".to_owned(),
+        ReasonCode::Recommended => "Recommended for this page".to_owned(),
     }
 }
 
@@ -226,6 +230,23 @@ fn rank(
     let mut ranked: Vec<Candidate> = by_id.into_values().filter(|c| !excluded.contains(&c.id.as_str())).collect();
     ranked.sort_by(|a, b| blend.score(&b.signals).total_cmp(&blend.score(&a.signals)).then_with(|| a.id.cmp(&b.id)));
     ranked
+}
+
+/// Ranks a remote service's candidates by its scores (ties by id), dropping excluded ids.
+fn rank_remote(mut candidates: Vec<(String, f64)>, excluded: &[&str]) -> Vec<Candidate> {
+    let mut seen = HashSet::new();
+    candidates.retain(|(id, _)| !excluded.contains(&id.as_str()) && seen.insert(id.clone()));
+    candidates.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let top = candidates.first().map_or(1.0, |c| c.1.abs().max(f64::MIN_POSITIVE));
+    candidates
+        .into_iter()
+        .map(|(id, score)| Candidate {
+            id,
+            signals: Signals { content: score / top, ..Signals::default() },
+            matched_terms: Vec::new(),
+            default_reason: ReasonCode::Recommended,
+        })
+        .collect()
 }
 
 /// Walks the ranked list, keeping candidates whose rights the filter admits, until `wanted`
@@ -334,24 +355,57 @@ pub struct Recommendations {
     pub valid_until: Option<Millis>,
 }
 
-/// Answers a recommendation request.
-///
-/// Fails with [`ApiError::CatalogEmpty`] before the first sync and
-/// [`ApiError::ContextNotFound`] for a context the catalog does not hold (or, for galleries,
-/// does not show publicly).
-pub async fn recommend(
+/// Ranked asset candidates and gallery candidates for one context, before the rights filter.
+struct Candidates {
+    assets: Vec<Candidate>,
+    galleries: Vec<(String, ReasonCode)>,
+}
+
+/// Galleries of the context asset first, then galleries shared by the best candidates.
+fn galleries_near(context: &AssetRow, ranked: &[Candidate]) -> Vec<(String, ReasonCode)> {
+    let mut galleries: Vec<(String, ReasonCode)> = context.galleries().into_iter().map(|g| (g, ReasonCode::SameGallery)).collect();
+    let mut frequency: BTreeMap<String, usize> = BTreeMap::new();
+    for candidate in ranked.iter().take(40) {
+        for gallery in candidate.matched_terms.iter().filter_map(|t| t.strip_prefix("gal:")) {
+            *frequency.entry(gallery.to_owned()).or_default() += 1;
+        }
+    }
+    let mut related: Vec<(String, usize)> = frequency.into_iter().collect();
+    related.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    galleries.extend(related.into_iter().map(|(g, _)| (g, ReasonCode::RelatedGallery)));
+    galleries
+}
+
+/// Asks the remote service, when one is configured; `None` means use the embedded engine.
+async fn remote_candidates(transport: &impl Transport, config: &Config, query: &RecommendationQuery) -> (Option<Vec<(String, f64)>>, &'static str) {
+    let Some(remote_config) = &config.remote else { return (None, "embedded") };
+    let request = CandidatesRequest {
+        context: query.context.clone(),
+        placement: query.placement.clone(),
+        channel: query.channel.clone(),
+        visitor_id: query.visitor_id.clone(),
+        count: query.count * 5,
+        exclude: query.exclude.clone(),
+    };
+    match remote::fetch_candidates(transport, remote_config, &request).await {
+        Ok(candidates) => (Some(candidates), "remote"),
+        Err(error) => {
+            crate::log::warn(&format!("remote Loci failed for {}: {error}; using the embedded engine", query.context));
+            (None, "embedded_fallback")
+        }
+    }
+}
+
+/// Candidates for the asset or gallery the request is about.
+async fn candidates_for(
     db: &impl Database,
-    config: &Config,
+    catalog: ActiveCatalog,
     query: &RecommendationQuery,
-    serve: &ServeContext,
-    request_id: String,
-) -> Result<Recommendations, ApiError> {
-    let catalog = catalog::active_catalog(db).await?.ok_or(ApiError::CatalogEmpty)?;
+    remote: Option<Vec<(String, f64)>>,
+    excluded: &mut Vec<String>,
+) -> Result<Candidates, ApiError> {
     let generation = catalog.generation;
     let blend = Blend::default();
-    let context_key = query.context.to_string();
-    let mut excluded: Vec<&str> = query.exclude.iter().map(MediaId::as_str).collect();
-
     let personal = match &query.visitor_id {
         Some(visitor) => {
             let recent = recent_clicks(db, visitor).await?;
@@ -360,51 +414,82 @@ pub async fn recommend(
         }
         None => Vec::new(),
     };
-    let co_views = co_viewed(db, std::slice::from_ref(&context_key)).await?;
 
-    let (ranked, gallery_candidates) = match &query.context {
+    match &query.context {
         ContextRef::Asset(asset_id) => {
-            let context = catalog::load_asset(db, generation, asset_id.as_str()).await?.ok_or_else(|| ApiError::ContextNotFound(query.context.clone()))?;
-            excluded.push(asset_id.as_str());
-            let content = content_candidates(db, catalog, asset_id.as_str()).await?;
-            let ranked = rank(content, co_views, personal, None, &excluded, &blend);
-            let mut galleries: Vec<(String, ReasonCode)> = context.galleries().into_iter().map(|g| (g, ReasonCode::SameGallery)).collect();
-            let mut frequency: BTreeMap<String, usize> = BTreeMap::new();
-            for candidate in ranked.iter().take(40) {
-                for gallery in candidate.matched_terms.iter().filter_map(|t| t.strip_prefix("gal:")) {
-                    *frequency.entry(gallery.to_owned()).or_default() += 1;
+            let context = catalog::load_asset(db, generation, asset_id.as_str())
+                .await?
+                .ok_or_else(|| ApiError::ContextNotFound(query.context.clone()))?;
+            excluded.push(asset_id.to_string());
+            let excluded: Vec<&str> = excluded.iter().map(String::as_str).collect();
+            let assets = match remote {
+                Some(remote) => rank_remote(remote, &excluded),
+                None => {
+                    let content = content_candidates(db, catalog, asset_id.as_str()).await?;
+                    let co_views = co_viewed(db, &[query.context.to_string()]).await?;
+                    rank(content, co_views, personal, None, &excluded, &blend)
                 }
-            }
-            let mut related: Vec<(String, usize)> = frequency.into_iter().collect();
-            related.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            galleries.extend(related.into_iter().map(|(g, _)| (g, ReasonCode::RelatedGallery)));
-            (ranked, galleries)
+            };
+            let galleries = galleries_near(&context, &assets);
+            Ok(Candidates { assets, galleries })
         }
         ContextRef::Gallery(gallery_id) => {
             let gallery = catalog::load_gallery(db, generation, gallery_id.as_str()).await?;
             if !gallery.as_ref().is_some_and(GalleryRow::is_public) {
                 return Err(ApiError::ContextNotFound(query.context.clone()));
             }
-            let members = catalog::gallery_members(db, generation, gallery_id.as_str(), GALLERY_MEMBERS).await?;
-            let count = members.len().max(1) as f64;
-            let content = members.into_iter().enumerate().map(|(i, id)| (id, 1.0 - i as f64 / count, Vec::new())).collect();
-            let ranked = rank(content, co_views, personal, Some(ReasonCode::InThisGallery), &excluded, &blend);
+            let excluded: Vec<&str> = excluded.iter().map(String::as_str).collect();
+            let assets = match remote {
+                Some(remote) => rank_remote(remote, &excluded),
+                None => {
+                    let members = catalog::gallery_members(db, generation, gallery_id.as_str(), GALLERY_MEMBERS).await?;
+                    let count = members.len().max(1) as f64;
+                    let content = members.into_iter().enumerate().map(|(i, id)| (id, 1.0 - i as f64 / count, Vec::new())).collect();
+                    let co_views = co_viewed(db, &[query.context.to_string()]).await?;
+                    rank(content, co_views, personal, Some(ReasonCode::InThisGallery), &excluded, &blend)
+                }
+            };
             let related = co_member_galleries(db, generation, gallery_id.as_str()).await?;
-            (ranked, related.into_iter().map(|g| (g, ReasonCode::RelatedGallery)).collect())
+            Ok(Candidates { assets, galleries: related.into_iter().map(|g| (g, ReasonCode::RelatedGallery)).collect() })
         }
-    };
+    }
+}
+
+/// Answers a recommendation request.
+///
+/// Candidates come from the remote Loci service when one is configured and answers in time,
+/// else from the embedded engine. Either way they pass the rights filter for the request's
+/// channel, campaign, country and instant before anything is returned.
+///
+/// Fails with [`ApiError::CatalogEmpty`] before the first sync and
+/// [`ApiError::ContextNotFound`] for a context the catalog does not hold (or, for galleries,
+/// does not show publicly).
+pub async fn recommend(
+    db: &impl Database,
+    transport: &impl Transport,
+    config: &Config,
+    query: &RecommendationQuery,
+    serve: &ServeContext,
+    request_id: String,
+) -> Result<Recommendations, ApiError> {
+    let catalog = catalog::active_catalog(db).await?.ok_or(ApiError::CatalogEmpty)?;
+    let generation = catalog.generation;
+    let (remote, engine) = remote_candidates(transport, config, query).await;
+    let mut excluded: Vec<String> = query.exclude.iter().map(ToString::to_string).collect();
+    let candidates = candidates_for(db, catalog, query, remote, &mut excluded).await?;
 
     let mut filter = RightsFilter::new(&config.policy, serve);
-    let pool = filter_by_rights(db, generation, &mut filter, ranked, query.count * 3).await?;
+    let pool = filter_by_rights(db, generation, &mut filter, candidates.assets, query.count * 3).await?;
     let caps = match query.context {
         ContextRef::Asset(_) => DiversityCaps::default(),
         ContextRef::Gallery(_) => DiversityCaps { per_creator: usize::MAX, per_gallery: usize::MAX },
     };
     let chosen = diversify(pool, query.count, caps, |c| c.row.creator.clone(), |c| c.row.galleries().into_iter().next());
+    let blend = Blend::default();
     let assets: Vec<RecommendedAsset> = chosen.iter().filter_map(|c| to_recommended(config, &blend, c)).collect();
 
-    let mut seen = std::collections::HashSet::new();
-    let unique: Vec<(String, ReasonCode)> = gallery_candidates.into_iter().filter(|(g, _)| seen.insert(g.clone())).take(30).collect();
+    let mut seen = HashSet::new();
+    let unique: Vec<(String, ReasonCode)> = candidates.galleries.into_iter().filter(|(g, _)| seen.insert(g.clone())).take(30).collect();
     let ids: Vec<String> = unique.iter().map(|(g, _)| g.clone()).collect();
     let rows: HashMap<String, GalleryRow> = catalog::load_galleries(db, generation, &ids).await?.into_iter().map(|g| (g.id.clone(), g)).collect();
     let public: Vec<(GalleryRow, ReasonCode)> =
@@ -419,6 +504,7 @@ pub async fn recommend(
         assets,
         galleries,
         filtered: filter.into_report().into_counts(),
+        engine: engine.to_owned(),
     };
     Ok(Recommendations { response, valid_until })
 }

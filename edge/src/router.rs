@@ -168,7 +168,7 @@ async fn recommendations<D: Database, T: Transport>(app: &App<'_, D, T>, request
     let query = RecommendationQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
     let serve = serve_context(app, request, query.channel.clone(), query.campaign.clone());
 
-    let result = recommend::recommend(app.db, app.config, &query, &serve, (app.new_id)()).await?;
+    let result = recommend::recommend(app.db, app.transport, app.config, &query, &serve, (app.new_id)()).await?;
 
     let mut response = ApiResponse::json(200, &result.response);
     let seconds_left = result.valid_until.map_or(MAX_CACHE_SECONDS, |until| (until - serve.now) / 1000);

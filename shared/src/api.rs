@@ -8,6 +8,9 @@
 //! | `GET /v1/galleries/{id}` | `channel` (default `web`) | [`GalleryCard`] |
 //! | `POST /v1/events` | [`EventBatch`] as JSON | [`EventsAccepted`] (202) |
 //! | any, on failure | | [`Problem`] |
+//!
+//! [`remote`] holds the contract of a customer's own Loci service, which the edge may call for
+//! candidates instead of using its embedded engine.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -223,6 +226,8 @@ pub enum ReasonCode {
     InThisGallery,
     /// A gallery containing the context or related to it.
     RelatedGallery,
+    /// Chosen by the site's own recommendation service.
+    Recommended,
 }
 
 /// A machine-readable reason with a short sentence for people.
@@ -291,6 +296,9 @@ pub struct RecommendationResponse {
     pub galleries: Vec<RecommendedGallery>,
     /// How many candidates each rights rule removed, by rule code.
     pub filtered: BTreeMap<String, u32>,
+    /// Which engine produced the candidates: `embedded`, `remote`, or `embedded_fallback`
+    /// when the remote service failed or timed out.
+    pub engine: String,
 }
 
 /// The answer to `GET /v1/assets/{id}`: one asset the channel may show.
@@ -493,5 +501,55 @@ mod tests {
         assert!(serde_json::from_str::<EventBatch>(&good.replace("\"position\"", "\"x\"").replace("\"type\"", "\"typ\"")).is_err());
         let no_item: EventBatch = serde_json::from_str(&good.replace(r#""asset_id":"I000000000A00001","#, "")).unwrap();
         assert!(no_item.events[0].validate().is_err());
+    }
+}
+
+pub mod remote {
+    //! The contract of a remote Loci service: `POST {base}/v1/candidates`.
+    //!
+    //! The edge sends a [`CandidatesRequest`] as JSON (with `Authorization: Bearer <key>` when a
+    //! key is configured) and expects a [`CandidatesResponse`] within its timeout budget. Any
+    //! other answer (an error status, invalid JSON, an invalid id, a timeout) makes the edge
+    //! fall back to its embedded engine. Whatever the service returns goes through the same
+    //! rights filter as the embedded engine's candidates.
+
+    use serde::{Deserialize, Serialize};
+
+    use super::ContextRef;
+    use crate::ids::MediaId;
+    use crate::rights::Channel;
+
+    /// What the edge asks the remote service.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct CandidatesRequest {
+        /// The page's context.
+        pub context: ContextRef,
+        /// The placement.
+        pub placement: String,
+        /// The channel the results will be shown on.
+        pub channel: Channel,
+        /// The visitor's pseudonymous id, only with consent.
+        pub visitor_id: Option<String>,
+        /// How many candidates to return at most (more than will be shown, since the edge
+        /// filters and diversifies them).
+        pub count: usize,
+        /// Ids not to return.
+        pub exclude: Vec<MediaId>,
+    }
+
+    /// One candidate with the service's score (higher is better).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct ScoredCandidate {
+        /// The media id.
+        pub id: MediaId,
+        /// The score.
+        pub score: f64,
+    }
+
+    /// The remote service's answer.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct CandidatesResponse {
+        /// Candidates, in any order.
+        pub candidates: Vec<ScoredCandidate>,
     }
 }

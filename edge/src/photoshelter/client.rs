@@ -10,7 +10,7 @@ use std::cell::{Cell, RefCell};
 
 use serde_json::Value;
 
-use super::transport::{OutboundRequest, OutboundResponse, Transport, TransportError};
+use crate::outbound::{OutboundRequest, OutboundResponse, Transport, TransportError};
 use crate::config::{Credentials, PhotoShelterConfig};
 
 /// Attempts per request before giving up on 5xx answers and connection failures.
@@ -138,12 +138,7 @@ impl<'a, T: Transport> Client<'a, T> {
             if let Some(org) = &self.config.org_id {
                 form.push(("org_id", org.as_str()));
             }
-            let request = OutboundRequest {
-                method: "POST",
-                url: format!("{}/authenticate", self.config.base_url),
-                headers: self.headers(),
-                form: Some(form_encode(&form)),
-            };
+            let request = OutboundRequest::post_form(format!("{}/authenticate", self.config.base_url), self.headers(), form_encode(&form));
             let response = self.send(request).await?;
             if response.status != 200 {
                 return Err(PhotoShelterError::Authentication { status: response.status, message: error_message(&response.body) });
@@ -162,12 +157,8 @@ impl<'a, T: Transport> Client<'a, T> {
         }
 
         if let Some(org) = &self.config.org_id {
-            let request = OutboundRequest {
-                method: "POST",
-                url: format!("{}/organization/authenticate", self.config.base_url),
-                headers: self.headers(),
-                form: Some(form_encode(&[("org_id", org.as_str())])),
-            };
+            let url = format!("{}/organization/authenticate", self.config.base_url);
+            let request = OutboundRequest::post_form(url, self.headers(), form_encode(&[("org_id", org.as_str())]));
             let response = self.send(request).await?;
             if response.status != 200 {
                 return Err(PhotoShelterError::Authentication { status: response.status, message: error_message(&response.body) });
@@ -196,12 +187,7 @@ impl<'a, T: Transport> Client<'a, T> {
         let mut attempt = 0;
 
         loop {
-            let request = OutboundRequest {
-                method: "GET",
-                url: format!("{}{path_and_query}", self.config.base_url),
-                headers: self.headers(),
-                form: None,
-            };
+            let request = OutboundRequest::get(format!("{}{path_and_query}", self.config.base_url), self.headers());
             let response = match self.send(request).await {
                 Ok(response) => response,
                 Err(error) if attempt + 1 < MAX_ATTEMPTS => {

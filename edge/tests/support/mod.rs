@@ -12,7 +12,7 @@ use std::time::Duration;
 use loci_edge::config::Config;
 use loci_edge::db::sqlite::SqliteDatabase;
 use loci_edge::http::{ApiRequest, ApiResponse, Method};
-use loci_edge::photoshelter::transport::native::NativeTransport;
+use loci_edge::outbound::native::NativeTransport;
 use loci_edge::router::{handle, App};
 use loci_edge::sync::{run_step, SyncStatus};
 use loci_shared::time::{parse_instant, Millis};
@@ -161,4 +161,73 @@ pub fn standin_get(standin: SocketAddr, path_and_query: &str) -> Value {
         .body_mut()
         .read_json()
         .expect("JSON")
+}
+
+/// A fake remote Loci service on a loopback port: it answers every request after `delay_ms`
+/// with `status` and `body`, and counts the requests it got.
+pub struct FakeLoci {
+    pub url: String,
+    pub requests: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl FakeLoci {
+    pub fn start(status: u16, body: String, delay_ms: u64) -> FakeLoci {
+        use std::io::{Read, Write};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let requests = std::sync::Arc::new(AtomicUsize::new(0));
+        let counter = requests.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                counter.fetch_add(1, Ordering::SeqCst);
+                let mut received = Vec::new();
+                let mut buffer = [0u8; 4096];
+                // Read the head, then as much body as content-length announces.
+                loop {
+                    let Ok(n) = stream.read(&mut buffer) else { break };
+                    if n == 0 {
+                        break;
+                    }
+                    received.extend_from_slice(&buffer[..n]);
+                    let text = String::from_utf8_lossy(&received).to_string();
+                    if let Some(head_end) = text.find("\r\n\r\n") {
+                        let length = text[..head_end]
+                            .lines()
+                            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+                            .unwrap_or(0);
+                        if received.len() >= head_end + 4 + length {
+                            break;
+                        }
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(delay_ms));
+                let reply = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(reply.as_bytes());
+            }
+        });
+        FakeLoci { url, requests }
+    }
+}
+
+/// Configuration for a stand-in plus a remote Loci service.
+pub fn config_with_remote(base_url: &str, remote_url: &str, timeout_ms: u64) -> Config {
+    let vars = [
+        ("PHOTOSHELTER_BASE_URL", base_url.to_owned()),
+        ("PHOTOSHELTER_API_KEY", API_KEY.to_owned()),
+        ("PHOTOSHELTER_EMAIL", "edge@example.com".to_owned()),
+        ("PHOTOSHELTER_PASSWORD", "edge-password".to_owned()),
+        ("PHOTOSHELTER_ORG_ID", ORG_ID.to_owned()),
+        ("PHOTOSHELTER_IMAGE_BASE", "http://images.test".to_owned()),
+        ("ADMIN_KEY", ADMIN_KEY.to_owned()),
+        ("SYNC_PER_PAGE", "200".to_owned()),
+        ("LOCI_REMOTE_URL", remote_url.to_owned()),
+        ("LOCI_REMOTE_TIMEOUT_MS", timeout_ms.to_string()),
+    ];
+    Config::from_vars(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())).expect("valid test configuration")
 }

@@ -1,6 +1,16 @@
-//! The outbound HTTP seam of the connector.
+//! The outbound HTTP seam: PhotoShelter calls and remote Loci calls go through [`Transport`],
+//! which is Workers `fetch` in production and a blocking client in native tests.
 
-/// An HTTP request to PhotoShelter.
+/// A request body with its content type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundBody {
+    /// The `content-type` header value.
+    pub content_type: &'static str,
+    /// The body text.
+    pub text: String,
+}
+
+/// An outbound HTTP request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboundRequest {
     /// `GET` or `POST`.
@@ -9,11 +19,32 @@ pub struct OutboundRequest {
     pub url: String,
     /// Headers to send.
     pub headers: Vec<(String, String)>,
-    /// A form-encoded body, for POST.
-    pub form: Option<String>,
+    /// The body, for POST.
+    pub body: Option<OutboundBody>,
+    /// Give up waiting for the answer after this many milliseconds.
+    pub timeout_ms: Option<u64>,
 }
 
-/// PhotoShelter's answer.
+impl OutboundRequest {
+    /// A GET request.
+    pub fn get(url: String, headers: Vec<(String, String)>) -> Self {
+        OutboundRequest { method: "GET", url, headers, body: None, timeout_ms: None }
+    }
+
+    /// A POST request with a form-encoded body.
+    pub fn post_form(url: String, headers: Vec<(String, String)>, form: String) -> Self {
+        let body = OutboundBody { content_type: "application/x-www-form-urlencoded", text: form };
+        OutboundRequest { method: "POST", url, headers, body: Some(body), timeout_ms: None }
+    }
+
+    /// A POST request with a JSON body.
+    pub fn post_json(url: String, headers: Vec<(String, String)>, json: String) -> Self {
+        let body = OutboundBody { content_type: "application/json", text: json };
+        OutboundRequest { method: "POST", url, headers, body: Some(body), timeout_ms: None }
+    }
+}
+
+/// The answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboundResponse {
     /// The status code.
@@ -41,6 +72,14 @@ pub enum TransportError {
         url: String,
         /// The underlying error.
         reason: String,
+    },
+    /// No answer arrived within the request's timeout.
+    #[error("{url} did not answer within {timeout_ms} ms")]
+    TimedOut {
+        /// The URL requested.
+        url: String,
+        /// The timeout.
+        timeout_ms: u64,
     },
 }
 
@@ -82,21 +121,26 @@ pub mod native {
 
     impl Transport for NativeTransport {
         async fn send(&self, request: OutboundRequest) -> Result<OutboundResponse, TransportError> {
-            let unreachable = |error: ureq::Error| TransportError::Unreachable { url: request.url.clone(), reason: error.to_string() };
-            let result = if request.method == "POST" {
-                let mut builder = self.agent.post(&request.url);
-                for (name, value) in &request.headers {
-                    builder = builder.header(name, value);
+            let unreachable = |error: ureq::Error| match (error, request.timeout_ms) {
+                (ureq::Error::Timeout(_), Some(timeout_ms)) => TransportError::TimedOut { url: request.url.clone(), timeout_ms },
+                (error, _) => TransportError::Unreachable { url: request.url.clone(), reason: error.to_string() },
+            };
+            let timeout = request.timeout_ms.map(std::time::Duration::from_millis);
+            let result = match &request.body {
+                Some(body) => {
+                    let mut builder = self.agent.post(&request.url).config().timeout_global(timeout).build();
+                    for (name, value) in &request.headers {
+                        builder = builder.header(name, value);
+                    }
+                    builder.header("content-type", body.content_type).send(body.text.clone())
                 }
-                builder
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .send(request.form.clone().unwrap_or_default())
-            } else {
-                let mut builder = self.agent.get(&request.url);
-                for (name, value) in &request.headers {
-                    builder = builder.header(name, value);
+                None => {
+                    let mut builder = self.agent.get(&request.url).config().timeout_global(timeout).build();
+                    for (name, value) in &request.headers {
+                        builder = builder.header(name, value);
+                    }
+                    builder.call()
                 }
-                builder.call()
             };
             let mut response = result.map_err(unreachable)?;
             let status = response.status().as_u16();
