@@ -49,7 +49,10 @@ impl AssetRow {
     /// The rights; a row whose rights cannot be decoded gets rights that deny everything.
     pub fn rights(&self) -> Rights {
         serde_json::from_str(&self.rights).unwrap_or_else(|error| {
-            crate::log::warn(&format!("asset {}: stored rights cannot be decoded ({error}); treating them as unknown", self.id));
+            crate::log::warn(&format!(
+                "asset {}: stored rights cannot be decoded ({error}); treating them as unknown",
+                self.id
+            ));
             Rights::unknown()
         })
     }
@@ -93,20 +96,28 @@ pub struct ActiveCatalog {
 
 /// The active catalog, or `None` before the first successful sync.
 pub async fn active_catalog(db: &impl Database) -> Result<Option<ActiveCatalog>, DbError> {
-    query_optional(db, Statement::new("SELECT active_generation, asset_count FROM catalog_state WHERE id = 1", vec![])).await
+    query_optional(db, Statement::new("SELECT active_generation, asset_count FROM catalog_state WHERE id = 1", vec![]))
+        .await
 }
 
-const ASSET_COLUMNS: &str = "id, title, creator, caption, credit, copyright, width, height, keywords, galleries, rights";
+const ASSET_COLUMNS: &str =
+    "id, title, creator, caption, credit, copyright, width, height, keywords, galleries, rights";
 
 /// Loads assets by id; ids not in the catalog are absent from the map.
-pub async fn load_assets(db: &impl Database, generation: i64, ids: &[String]) -> Result<HashMap<String, AssetRow>, DbError> {
+pub async fn load_assets(
+    db: &impl Database,
+    generation: i64,
+    ids: &[String],
+) -> Result<HashMap<String, AssetRow>, DbError> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
     let rows: Vec<AssetRow> = query_as(
         db,
         Statement::new(
-            format!("SELECT {ASSET_COLUMNS} FROM assets WHERE generation = ?1 AND id IN (SELECT value FROM json_each(?2))"),
+            format!(
+                "SELECT {ASSET_COLUMNS} FROM assets WHERE generation = ?1 AND id IN (SELECT value FROM json_each(?2))"
+            ),
             vec![generation.into(), Value::from(ids.to_vec()).to_string().into()],
         ),
     )
@@ -118,7 +129,10 @@ pub async fn load_assets(db: &impl Database, generation: i64, ids: &[String]) ->
 pub async fn load_asset(db: &impl Database, generation: i64, id: &str) -> Result<Option<AssetRow>, DbError> {
     query_optional(
         db,
-        Statement::new(format!("SELECT {ASSET_COLUMNS} FROM assets WHERE generation = ?1 AND id = ?2"), vec![generation.into(), id.into()]),
+        Statement::new(
+            format!("SELECT {ASSET_COLUMNS} FROM assets WHERE generation = ?1 AND id = ?2"),
+            vec![generation.into(), id.into()],
+        ),
     )
     .await
 }
@@ -144,13 +158,21 @@ pub async fn load_galleries(db: &impl Database, generation: i64, ids: &[String])
 pub async fn load_gallery(db: &impl Database, generation: i64, id: &str) -> Result<Option<GalleryRow>, DbError> {
     query_optional(
         db,
-        Statement::new(format!("SELECT {GALLERY_COLUMNS} FROM galleries WHERE generation = ?1 AND id = ?2"), vec![generation.into(), id.into()]),
+        Statement::new(
+            format!("SELECT {GALLERY_COLUMNS} FROM galleries WHERE generation = ?1 AND id = ?2"),
+            vec![generation.into(), id.into()],
+        ),
     )
     .await
 }
 
 /// Member asset ids of a gallery in gallery order, at most `limit`.
-pub async fn gallery_members(db: &impl Database, generation: i64, gallery_id: &str, limit: i64) -> Result<Vec<String>, DbError> {
+pub async fn gallery_members(
+    db: &impl Database,
+    generation: i64,
+    gallery_id: &str,
+    limit: i64,
+) -> Result<Vec<String>, DbError> {
     #[derive(Deserialize)]
     struct Member {
         asset_id: String,

@@ -77,7 +77,12 @@ pub enum ConfigError {
     },
 }
 
-fn parse_number(name: &'static str, value: Option<String>, default: u32, range: std::ops::RangeInclusive<u32>) -> Result<u32, ConfigError> {
+fn parse_number(
+    name: &'static str,
+    value: Option<String>,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<u32, ConfigError> {
     let Some(text) = value else { return Ok(default) };
     match text.trim().parse::<u32>() {
         Ok(n) if range.contains(&n) => Ok(n),
@@ -91,10 +96,14 @@ fn parse_number(name: &'static str, value: Option<String>, default: u32, range: 
 fn photoshelter_config(var: &impl Fn(&str) -> Option<String>) -> Result<PhotoShelterConfig, ConfigError> {
     let base_url = var("PHOTOSHELTER_BASE_URL").ok_or(ConfigError::Missing("PHOTOSHELTER_BASE_URL"))?;
     if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
-        return Err(ConfigError::Invalid { name: "PHOTOSHELTER_BASE_URL", reason: format!("`{base_url}` is not an http(s) URL") });
+        return Err(ConfigError::Invalid {
+            name: "PHOTOSHELTER_BASE_URL",
+            reason: format!("`{base_url}` is not an http(s) URL"),
+        });
     }
     let api_key = var("PHOTOSHELTER_API_KEY").ok_or(ConfigError::Missing("PHOTOSHELTER_API_KEY"))?;
-    let credentials = match (var("PHOTOSHELTER_ACCESS_TOKEN"), var("PHOTOSHELTER_EMAIL"), var("PHOTOSHELTER_PASSWORD")) {
+    let credentials = match (var("PHOTOSHELTER_ACCESS_TOKEN"), var("PHOTOSHELTER_EMAIL"), var("PHOTOSHELTER_PASSWORD"))
+    {
         (Some(token), _, _) => Credentials::Bearer(token),
         (None, Some(email), Some(password)) => Credentials::Password { email, password },
         (None, None, _) => return Err(ConfigError::Missing("PHOTOSHELTER_EMAIL")),
@@ -135,7 +144,9 @@ impl Config {
         let mut policy = RightsPolicy::default();
         if let Some(list) = var("RELEASE_REQUIRED_CHANNELS") {
             for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-                let channel: Channel = name.parse().map_err(|reason| ConfigError::Invalid { name: "RELEASE_REQUIRED_CHANNELS", reason })?;
+                let channel: Channel = name
+                    .parse()
+                    .map_err(|reason| ConfigError::Invalid { name: "RELEASE_REQUIRED_CHANNELS", reason })?;
                 if !channels.contains(&channel) {
                     return Err(ConfigError::Invalid {
                         name: "RELEASE_REQUIRED_CHANNELS",
@@ -151,17 +162,31 @@ impl Config {
             Some(url) if url.starts_with("https://") || url.starts_with("http://") => Some(RemoteConfig {
                 url: url.trim_end_matches('/').to_owned(),
                 api_key: var("LOCI_REMOTE_KEY"),
-                timeout_ms: u64::from(parse_number("LOCI_REMOTE_TIMEOUT_MS", var("LOCI_REMOTE_TIMEOUT_MS"), 250, 20..=5_000)?),
+                timeout_ms: u64::from(parse_number(
+                    "LOCI_REMOTE_TIMEOUT_MS",
+                    var("LOCI_REMOTE_TIMEOUT_MS"),
+                    250,
+                    20..=5_000,
+                )?),
             }),
-            Some(url) => return Err(ConfigError::Invalid { name: "LOCI_REMOTE_URL", reason: format!("`{url}` is not an http(s) URL") }),
+            Some(url) => {
+                return Err(ConfigError::Invalid {
+                    name: "LOCI_REMOTE_URL",
+                    reason: format!("`{url}` is not an http(s) URL"),
+                })
+            }
         };
 
         Ok(Config {
             remote,
             photoshelter: photoshelter_config(&var),
-            image_base: var("PHOTOSHELTER_IMAGE_BASE").unwrap_or_else(|| "https://m.psecn.photoshelter.com".to_owned()).trim_end_matches('/').to_owned(),
+            image_base: var("PHOTOSHELTER_IMAGE_BASE")
+                .unwrap_or_else(|| "https://m.psecn.photoshelter.com".to_owned())
+                .trim_end_matches('/')
+                .to_owned(),
             asset_link_template: var("ASSET_LINK_TEMPLATE").unwrap_or_else(|| "/article.html?asset={id}".to_owned()),
-            gallery_link_template: var("GALLERY_LINK_TEMPLATE").unwrap_or_else(|| "/gallery.html?gallery={id}".to_owned()),
+            gallery_link_template: var("GALLERY_LINK_TEMPLATE")
+                .unwrap_or_else(|| "/gallery.html?gallery={id}".to_owned()),
             admin_key: var("ADMIN_KEY"),
             channels,
             policy,

@@ -96,6 +96,9 @@ pub async fn query_as<T: DeserializeOwned>(db: &impl Database, statement: Statem
 }
 
 /// Runs a query expected to return at most one row and decodes it.
-pub async fn query_optional<T: DeserializeOwned>(db: &impl Database, statement: Statement) -> Result<Option<T>, DbError> {
+pub async fn query_optional<T: DeserializeOwned>(
+    db: &impl Database,
+    statement: Statement,
+) -> Result<Option<T>, DbError> {
     Ok(query_as(db, statement).await?.into_iter().next())
 }

@@ -6,7 +6,10 @@
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
-use worker::{event, AbortController, Context, Env, Fetch, Headers, Request, RequestInit, Response, ScheduleContext, ScheduledEvent};
+use worker::{
+    event, AbortController, Context, Env, Fetch, Headers, Request, RequestInit, Response, ScheduleContext,
+    ScheduledEvent,
+};
 
 use crate::config::Config;
 use crate::db::d1::D1;
@@ -19,7 +22,8 @@ struct FetchTransport;
 
 impl Transport for FetchTransport {
     async fn send(&self, request: OutboundRequest) -> Result<OutboundResponse, TransportError> {
-        let unreachable = |error: worker::Error| TransportError::Unreachable { url: request.url.clone(), reason: error.to_string() };
+        let unreachable =
+            |error: worker::Error| TransportError::Unreachable { url: request.url.clone(), reason: error.to_string() };
         let headers = Headers::new();
         for (name, value) in &request.headers {
             headers.set(name, value).map_err(unreachable)?;
@@ -75,7 +79,8 @@ fn new_request_id() -> String {
 }
 
 fn read_config(env: &Env) -> Result<Config, worker::Error> {
-    let lookup = |name: &str| env.var(name).map(|v| v.to_string()).ok().or_else(|| env.secret(name).map(|v| v.to_string()).ok());
+    let lookup =
+        |name: &str| env.var(name).map(|v| v.to_string()).ok().or_else(|| env.secret(name).map(|v| v.to_string()).ok());
     Config::from_vars(lookup).map_err(|e| worker::Error::RustError(format!("invalid configuration: {e}")))
 }
 
@@ -90,7 +95,14 @@ async fn to_api_request(mut request: Request) -> Result<ApiRequest, worker::Erro
     let headers = request.headers().entries().map(|(name, value)| (name.to_ascii_lowercase(), value)).collect();
     let country = request.cf().and_then(|cf| cf.country());
     let body = if method == Method::Post { request.bytes().await? } else { Vec::new() };
-    Ok(ApiRequest { method, path: url.path().to_owned(), query: url.query().unwrap_or("").to_owned(), headers, body, country })
+    Ok(ApiRequest {
+        method,
+        path: url.path().to_owned(),
+        query: url.query().unwrap_or("").to_owned(),
+        headers,
+        body,
+        country,
+    })
 }
 
 #[event(start)]
@@ -128,7 +140,10 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     }
     .await;
     match result {
-        Ok(status) => crate::log::info(&format!("cron sync step: run {} is {} ({} assets so far)", status.run_id, status.state, status.counts.assets)),
+        Ok(status) => crate::log::info(&format!(
+            "cron sync step: run {} is {} ({} assets so far)",
+            status.run_id, status.state, status.counts.assets
+        )),
         Err(error) => crate::log::error(&format!("cron sync step failed: {error}")),
     }
 }

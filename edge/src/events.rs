@@ -23,7 +23,9 @@ pub fn parse_batch(body: &[u8]) -> Result<EventBatch, ApiError> {
         return Err(ApiError::PayloadTooLarge { size: body.len(), limit: MAX_BODY_BYTES });
     }
     let batch: EventBatch = serde_json::from_slice(body).map_err(|e| {
-        ApiError::InvalidBody(format!("{e}; send JSON like {{\"events\": [{{\"type\": \"click\", \"request_id\": ..., ...}}]}}"))
+        ApiError::InvalidBody(format!(
+            "{e}; send JSON like {{\"events\": [{{\"type\": \"click\", \"request_id\": ..., ...}}]}}"
+        ))
     })?;
     if batch.events.is_empty() {
         return Err(ApiError::InvalidBody("`events` is empty; send at least one event".to_owned()));
@@ -41,7 +43,11 @@ pub fn parse_batch(body: &[u8]) -> Result<EventBatch, ApiError> {
 }
 
 /// Stores a validated batch and updates co-view counts, in one transaction.
-pub async fn store_batch(db: &impl Database, batch: &EventBatch, received_at: Millis) -> Result<EventsAccepted, ApiError> {
+pub async fn store_batch(
+    db: &impl Database,
+    batch: &EventBatch,
+    received_at: Millis,
+) -> Result<EventsAccepted, ApiError> {
     let rows: Vec<Value> = batch
         .events
         .iter()
@@ -62,7 +68,8 @@ pub async fn store_batch(db: &impl Database, batch: &EventBatch, received_at: Mi
             entry.1 = entry.1.max(event.occurred_at);
         }
     }
-    let click_rows: Vec<Value> = clicks.into_iter().map(|((context, asset), (n, at))| json!([context, asset, n, at])).collect();
+    let click_rows: Vec<Value> =
+        clicks.into_iter().map(|((context, asset), (n, at))| json!([context, asset, n, at])).collect();
 
     let mut statements = vec![Statement::new(
         "INSERT INTO events (received_at, occurred_at, kind, request_id, asset_id, gallery_id, position, context, placement, page_id, visitor_id, dwell_ms) \
@@ -116,5 +123,9 @@ pub struct StoredEvent {
 
 /// Events attributed to one response, oldest first (at most 500).
 pub async fn events_for_request(db: &impl Database, request_id: &str) -> Result<Vec<StoredEvent>, ApiError> {
-    Ok(query_as(db, Statement::new("SELECT * FROM events WHERE request_id = ?1 ORDER BY id LIMIT 500", vec![request_id.into()])).await?)
+    Ok(query_as(
+        db,
+        Statement::new("SELECT * FROM events WHERE request_id = ?1 ORDER BY id LIMIT 500", vec![request_id.into()]),
+    )
+    .await?)
 }

@@ -39,7 +39,14 @@ impl ApiRequest {
     /// A request with no headers or body, for tests and internal calls.
     pub fn new(method: Method, path_and_query: &str) -> ApiRequest {
         let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
-        ApiRequest { method, path: path.to_owned(), query: query.to_owned(), headers: Vec::new(), body: Vec::new(), country: None }
+        ApiRequest {
+            method,
+            path: path.to_owned(),
+            query: query.to_owned(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            country: None,
+        }
     }
 
     /// The first value of a header, by lower-case name.

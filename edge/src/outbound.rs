@@ -122,7 +122,9 @@ pub mod native {
     impl Transport for NativeTransport {
         async fn send(&self, request: OutboundRequest) -> Result<OutboundResponse, TransportError> {
             let unreachable = |error: ureq::Error| match (error, request.timeout_ms) {
-                (ureq::Error::Timeout(_), Some(timeout_ms)) => TransportError::TimedOut { url: request.url.clone(), timeout_ms },
+                (ureq::Error::Timeout(_), Some(timeout_ms)) => {
+                    TransportError::TimedOut { url: request.url.clone(), timeout_ms }
+                }
                 (error, _) => TransportError::Unreachable { url: request.url.clone(), reason: error.to_string() },
             };
             let timeout = request.timeout_ms.map(std::time::Duration::from_millis);
@@ -147,9 +149,12 @@ pub mod native {
             let headers = response
                 .headers()
                 .iter()
-                .map(|(name, value)| (name.as_str().to_ascii_lowercase(), value.to_str().unwrap_or_default().to_owned()))
+                .map(|(name, value)| {
+                    (name.as_str().to_ascii_lowercase(), value.to_str().unwrap_or_default().to_owned())
+                })
                 .collect();
-            let body = response.body_mut().with_config().limit(64 * 1024 * 1024).read_to_string().map_err(unreachable)?;
+            let body =
+                response.body_mut().with_config().limit(64 * 1024 * 1024).read_to_string().map_err(unreachable)?;
             Ok(OutboundResponse { status, headers, body })
         }
 

@@ -7,5 +7,5 @@
 pub mod client;
 pub mod resources;
 
-pub use client::{Client, PhotoShelterError};
 pub use crate::outbound::{OutboundRequest, OutboundResponse, Transport, TransportError};
+pub use client::{Client, PhotoShelterError};

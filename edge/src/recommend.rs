@@ -89,7 +89,11 @@ struct Clicks {
 }
 
 /// Content candidates for an asset, best first, with the terms each shares with it.
-async fn content_candidates(db: &impl Database, catalog: ActiveCatalog, asset_id: &str) -> Result<Vec<(String, f64, Vec<String>)>, ApiError> {
+async fn content_candidates(
+    db: &impl Database,
+    catalog: ActiveCatalog,
+    asset_id: &str,
+) -> Result<Vec<(String, f64, Vec<String>)>, ApiError> {
     let terms: Vec<TermCount> = query_as(
         db,
         Statement::new(
@@ -113,7 +117,8 @@ async fn content_candidates(db: &impl Database, catalog: ActiveCatalog, asset_id
         return Ok(Vec::new());
     }
 
-    let weights = Value::from(weighted.iter().map(|(term, weight)| serde_json::json!([term, weight])).collect::<Vec<_>>());
+    let weights =
+        Value::from(weighted.iter().map(|(term, weight)| serde_json::json!([term, weight])).collect::<Vec<_>>());
     let scored: Vec<Scored> = query_as(
         db,
         Statement::new(
@@ -184,7 +189,8 @@ fn content_reason(matched: &[String]) -> ReasonCode {
 fn reason_text(code: ReasonCode, candidate: &Candidate, row: &AssetRow) -> String {
     match code {
         ReasonCode::SimilarSubjects => {
-            let subjects: Vec<&str> = candidate.matched_terms.iter().filter_map(|t| t.strip_prefix("kw:")).take(3).collect();
+            let subjects: Vec<&str> =
+                candidate.matched_terms.iter().filter_map(|t| t.strip_prefix("kw:")).take(3).collect();
             if subjects.is_empty() {
                 "Similar in subject".to_owned()
             } else {
@@ -213,13 +219,19 @@ fn rank(
     let mut by_id: HashMap<String, Candidate> = HashMap::new();
     let max_content = content.iter().map(|(_, s, _)| *s).fold(0.0, f64::max);
     for (id, score, terms) in content {
-        let signals = Signals { content: if max_content > 0.0 { score / max_content } else { 0.0 }, ..Signals::default() };
+        let signals =
+            Signals { content: if max_content > 0.0 { score / max_content } else { 0.0 }, ..Signals::default() };
         let default_reason = content_default.unwrap_or_else(|| content_reason(&terms));
         by_id.insert(id.clone(), Candidate { id, signals, matched_terms: terms, default_reason });
     }
     normalise(&mut co_views);
     normalise(&mut personal);
-    let empty = |id: &str| Candidate { id: id.to_owned(), signals: Signals::default(), matched_terms: Vec::new(), default_reason: ReasonCode::SimilarSubjects };
+    let empty = |id: &str| Candidate {
+        id: id.to_owned(),
+        signals: Signals::default(),
+        matched_terms: Vec::new(),
+        default_reason: ReasonCode::SimilarSubjects,
+    };
     for (id, value) in co_views {
         by_id.entry(id.clone()).or_insert_with(|| empty(&id)).signals.co_view = value;
     }
@@ -308,7 +320,10 @@ async fn galleries_with_covers(
         let mut candidates: Vec<String> = gallery.key_image_id.iter().cloned().collect();
         candidates.extend(catalog::gallery_members(db, generation, &gallery.id, 12).await?);
         let rows = catalog::load_assets(db, generation, &candidates).await?;
-        let Some(cover) = candidates.iter().filter_map(|id| rows.get(id)).find(|row| filter.admit(&row.rights())) else { continue };
+        let Some(cover) = candidates.iter().filter_map(|id| rows.get(id)).find(|row| filter.admit(&row.rights()))
+        else {
+            continue;
+        };
         let (Ok(id), Ok(cover_id)) = (gallery.id.parse::<GalleryId>(), cover.id.parse::<MediaId>()) else { continue };
         let text = match code {
             ReasonCode::RelatedGallery => "Related gallery".to_owned(),
@@ -363,7 +378,8 @@ struct Candidates {
 
 /// Galleries of the context asset first, then galleries shared by the best candidates.
 fn galleries_near(context: &AssetRow, ranked: &[Candidate]) -> Vec<(String, ReasonCode)> {
-    let mut galleries: Vec<(String, ReasonCode)> = context.galleries().into_iter().map(|g| (g, ReasonCode::SameGallery)).collect();
+    let mut galleries: Vec<(String, ReasonCode)> =
+        context.galleries().into_iter().map(|g| (g, ReasonCode::SameGallery)).collect();
     let mut frequency: BTreeMap<String, usize> = BTreeMap::new();
     for candidate in ranked.iter().take(40) {
         for gallery in candidate.matched_terms.iter().filter_map(|t| t.strip_prefix("gal:")) {
@@ -377,7 +393,11 @@ fn galleries_near(context: &AssetRow, ranked: &[Candidate]) -> Vec<(String, Reas
 }
 
 /// Asks the remote service, when one is configured; `None` means use the embedded engine.
-async fn remote_candidates(transport: &impl Transport, config: &Config, query: &RecommendationQuery) -> (Option<Vec<(String, f64)>>, &'static str) {
+async fn remote_candidates(
+    transport: &impl Transport,
+    config: &Config,
+    query: &RecommendationQuery,
+) -> (Option<Vec<(String, f64)>>, &'static str) {
     let Some(remote_config) = &config.remote else { return (None, "embedded") };
     let request = CandidatesRequest {
         context: query.context.clone(),
@@ -442,9 +462,14 @@ async fn candidates_for(
             let assets = match remote {
                 Some(remote) => rank_remote(remote, &excluded),
                 None => {
-                    let members = catalog::gallery_members(db, generation, gallery_id.as_str(), GALLERY_MEMBERS).await?;
+                    let members =
+                        catalog::gallery_members(db, generation, gallery_id.as_str(), GALLERY_MEMBERS).await?;
                     let count = members.len().max(1) as f64;
-                    let content = members.into_iter().enumerate().map(|(i, id)| (id, 1.0 - i as f64 / count, Vec::new())).collect();
+                    let content = members
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, id)| (id, 1.0 - i as f64 / count, Vec::new()))
+                        .collect();
                     let co_views = co_viewed(db, &[query.context.to_string()]).await?;
                     rank(content, co_views, personal, Some(ReasonCode::InThisGallery), &excluded, &blend)
                 }
@@ -484,16 +509,21 @@ pub async fn recommend(
         ContextRef::Asset(_) => DiversityCaps::default(),
         ContextRef::Gallery(_) => DiversityCaps { per_creator: usize::MAX, per_gallery: usize::MAX },
     };
-    let chosen = diversify(pool, query.count, caps, |c| c.row.creator.clone(), |c| c.row.galleries().into_iter().next());
+    let chosen =
+        diversify(pool, query.count, caps, |c| c.row.creator.clone(), |c| c.row.galleries().into_iter().next());
     let blend = Blend::default();
     let assets: Vec<RecommendedAsset> = chosen.iter().filter_map(|c| to_recommended(config, &blend, c)).collect();
 
     let mut seen = HashSet::new();
-    let unique: Vec<(String, ReasonCode)> = candidates.galleries.into_iter().filter(|(g, _)| seen.insert(g.clone())).take(30).collect();
+    let unique: Vec<(String, ReasonCode)> =
+        candidates.galleries.into_iter().filter(|(g, _)| seen.insert(g.clone())).take(30).collect();
     let ids: Vec<String> = unique.iter().map(|(g, _)| g.clone()).collect();
-    let rows: HashMap<String, GalleryRow> = catalog::load_galleries(db, generation, &ids).await?.into_iter().map(|g| (g.id.clone(), g)).collect();
-    let public: Vec<(GalleryRow, ReasonCode)> =
-        unique.into_iter().filter_map(|(id, code)| rows.get(&id).filter(|g| g.is_public()).map(|g| (g.clone(), code))).collect();
+    let rows: HashMap<String, GalleryRow> =
+        catalog::load_galleries(db, generation, &ids).await?.into_iter().map(|g| (g.id.clone(), g)).collect();
+    let public: Vec<(GalleryRow, ReasonCode)> = unique
+        .into_iter()
+        .filter_map(|(id, code)| rows.get(&id).filter(|g| g.is_public()).map(|g| (g.clone(), code)))
+        .collect();
     let galleries = galleries_with_covers(db, generation, config, &mut filter, public, query.gallery_count).await?;
     let valid_until = filter.valid_until();
 

@@ -48,7 +48,8 @@ pub async fn fetch_candidates(
     if response.status != 200 {
         return Err(RemoteError::Status(response.status));
     }
-    let answer: CandidatesResponse = serde_json::from_str(&response.body).map_err(|e| RemoteError::Invalid(e.to_string()))?;
+    let answer: CandidatesResponse =
+        serde_json::from_str(&response.body).map_err(|e| RemoteError::Invalid(e.to_string()))?;
     if answer.candidates.iter().any(|c| !c.score.is_finite()) {
         return Err(RemoteError::Invalid("a score is not a finite number".to_owned()));
     }

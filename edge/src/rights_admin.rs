@@ -25,12 +25,19 @@ fn explain_context(pairs: &[(String, String)], now: Millis, country: Option<Stri
     let mut context = ServeContext { channel: Channel::web(), campaign: None, country, now };
     for (name, value) in pairs {
         match name.as_str() {
-            "channel" => context.channel = value.parse().map_err(|reason| QueryError::Invalid { parameter: "channel", reason })?,
+            "channel" => {
+                context.channel =
+                    value.parse().map_err(|reason| QueryError::Invalid { parameter: "channel", reason })?
+            }
             "campaign" => context.campaign = Some(validate_token("campaign", value)?),
             "country" => {
                 let code = value.trim().to_ascii_uppercase();
                 if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
-                    return Err(QueryError::Invalid { parameter: "country", reason: format!("`{value}` is not a two-letter country code") }.into());
+                    return Err(QueryError::Invalid {
+                        parameter: "country",
+                        reason: format!("`{value}` is not a two-letter country code"),
+                    }
+                    .into());
                 }
                 context.country = Some(code);
             }
@@ -56,7 +63,8 @@ pub async fn explain(
     now: Millis,
     country: Option<String>,
 ) -> Result<ApiResponse, ApiError> {
-    let id: MediaId = id.parse().map_err(|e: InvalidId| QueryError::Invalid { parameter: "id", reason: e.to_string() })?;
+    let id: MediaId =
+        id.parse().map_err(|e: InvalidId| QueryError::Invalid { parameter: "id", reason: e.to_string() })?;
     let context = explain_context(pairs, now, country)?;
     let generation = catalog::active_catalog(db).await?.ok_or(ApiError::CatalogEmpty)?.generation;
     let row = catalog::load_asset(db, generation, id.as_str())
@@ -130,22 +138,33 @@ fn csv_field(text: &str) -> String {
 /// `GET /v1/admin/licence-alerts?within_days=N&format=json|csv`: assets whose licence ends
 /// within `N` days (default 30), soonest first, with the galleries holding them and the
 /// placements that showed them in the last 30 days.
-pub async fn licence_alerts(db: &impl Database, pairs: &[(String, String)], now: Millis) -> Result<ApiResponse, ApiError> {
+pub async fn licence_alerts(
+    db: &impl Database,
+    pairs: &[(String, String)],
+    now: Millis,
+) -> Result<ApiResponse, ApiError> {
     let mut within_days = 30;
     let mut csv = false;
     for (name, value) in pairs {
         match name.as_str() {
             "within_days" => {
-                within_days = value.parse::<i64>().ok().filter(|d| (1..=365).contains(d)).ok_or_else(|| QueryError::Invalid {
-                    parameter: "within_days",
-                    reason: format!("`{value}` is not a whole number of days from 1 to 365 (14 and 30 are usual)"),
-                })?
+                within_days =
+                    value.parse::<i64>().ok().filter(|d| (1..=365).contains(d)).ok_or_else(|| QueryError::Invalid {
+                        parameter: "within_days",
+                        reason: format!("`{value}` is not a whole number of days from 1 to 365 (14 and 30 are usual)"),
+                    })?
             }
             "format" => {
                 csv = match value.as_str() {
                     "json" => false,
                     "csv" => true,
-                    _ => return Err(QueryError::Invalid { parameter: "format", reason: format!("`{value}` is not `json` or `csv`") }.into()),
+                    _ => {
+                        return Err(QueryError::Invalid {
+                            parameter: "format",
+                            reason: format!("`{value}` is not `json` or `csv`"),
+                        }
+                        .into())
+                    }
                 }
             }
             other => return Err(QueryError::Unknown(other.chars().take(40).collect()).into()),
@@ -176,13 +195,18 @@ pub async fn licence_alerts(db: &impl Database, pairs: &[(String, String)], now:
     .await?;
     let mut placements: HashMap<String, Vec<Value>> = HashMap::new();
     for row in showing {
-        placements.entry(row.asset_id).or_default().push(json!({"placement": row.placement, "impressions": row.impressions}));
+        placements
+            .entry(row.asset_id)
+            .or_default()
+            .push(json!({"placement": row.placement, "impressions": row.impressions}));
     }
-    let gallery_ids: Vec<String> = expiring.iter().flat_map(|e| serde_json::from_str::<Vec<String>>(&e.galleries).unwrap_or_default()).collect();
+    let gallery_ids: Vec<String> =
+        expiring.iter().flat_map(|e| serde_json::from_str::<Vec<String>>(&e.galleries).unwrap_or_default()).collect();
     let mut unique = gallery_ids.clone();
     unique.sort();
     unique.dedup();
-    let names: HashMap<String, GalleryRow> = catalog::load_galleries(db, generation, &unique).await?.into_iter().map(|g| (g.id.clone(), g)).collect();
+    let names: HashMap<String, GalleryRow> =
+        catalog::load_galleries(db, generation, &unique).await?.into_iter().map(|g| (g.id.clone(), g)).collect();
 
     let alerts: Vec<LicenceAlert> = expiring
         .into_iter()
@@ -202,13 +226,20 @@ pub async fn licence_alerts(db: &impl Database, pairs: &[(String, String)], now:
         .collect();
 
     if !csv {
-        return Ok(ApiResponse::json(200, &json!({"within_days": within_days, "generated_at": format_instant(now), "alerts": alerts})));
+        return Ok(ApiResponse::json(
+            200,
+            &json!({"within_days": within_days, "generated_at": format_instant(now), "alerts": alerts}),
+        ));
     }
     let mut out = String::from("asset_id,title,creator,licence_end,days_left,galleries,placements\n");
     for alert in &alerts {
-        let galleries: Vec<String> = alert.galleries.iter().filter_map(|g| g["name"].as_str().or(g["id"].as_str()).map(str::to_owned)).collect();
-        let placements: Vec<String> =
-            alert.placements.iter().map(|p| format!("{} ({})", p["placement"].as_str().unwrap_or(""), p["impressions"])).collect();
+        let galleries: Vec<String> =
+            alert.galleries.iter().filter_map(|g| g["name"].as_str().or(g["id"].as_str()).map(str::to_owned)).collect();
+        let placements: Vec<String> = alert
+            .placements
+            .iter()
+            .map(|p| format!("{} ({})", p["placement"].as_str().unwrap_or(""), p["impressions"]))
+            .collect();
         let fields = [
             csv_field(&alert.asset_id),
             csv_field(&alert.title),

@@ -67,7 +67,11 @@ async fn route<D: Database, T: Transport>(app: &App<'_, D, T>, request: &ApiRequ
         if request.method == allowed {
             Ok(())
         } else {
-            Err(ApiError::MethodNotAllowed { path: path.to_owned(), method: method_name(request.method), allowed: allowed_name })
+            Err(ApiError::MethodNotAllowed {
+                path: path.to_owned(),
+                method: method_name(request.method),
+                allowed: allowed_name,
+            })
         }
     };
 
@@ -75,7 +79,10 @@ async fn route<D: Database, T: Transport>(app: &App<'_, D, T>, request: &ApiRequ
         ["v1", "health"] => {
             only(Method::Get, "GET")?;
             let catalog = catalog::active_catalog(app.db).await?;
-            Ok(ApiResponse::json(200, &json!({"status": "ok", "catalog": catalog.map(|c| json!({"generation": c.generation, "assets": c.asset_count}))})))
+            Ok(ApiResponse::json(
+                200,
+                &json!({"status": "ok", "catalog": catalog.map(|c| json!({"generation": c.generation, "assets": c.asset_count}))}),
+            ))
         }
         ["v1", "recommendations"] => {
             only(Method::Get, "GET")?;
@@ -103,19 +110,32 @@ async fn route<D: Database, T: Transport>(app: &App<'_, D, T>, request: &ApiRequ
                     match sync::run_step(app.db, app.transport, app.config, &app.clock, restart).await {
                         Ok(status) => Ok(ApiResponse::json(200, &status)),
                         Err(sync::SyncError::Storage(error)) => Err(ApiError::Storage(error)),
-                        Err(error @ sync::SyncError::NotConfigured(_)) => {
-                            Ok(ApiResponse::json(503, &json!({"status": 503, "code": "sync_not_configured", "detail": error.to_string()})))
-                        }
+                        Err(error @ sync::SyncError::NotConfigured(_)) => Ok(ApiResponse::json(
+                            503,
+                            &json!({"status": 503, "code": "sync_not_configured", "detail": error.to_string()}),
+                        )),
                     }
                 }
                 Method::Get => Ok(ApiResponse::json(200, &json!({"latest": sync::latest_status(app.db).await?}))),
-                other => Err(ApiError::MethodNotAllowed { path: path.to_owned(), method: method_name(other), allowed: "GET or POST" }),
+                other => Err(ApiError::MethodNotAllowed {
+                    path: path.to_owned(),
+                    method: method_name(other),
+                    allowed: "GET or POST",
+                }),
             }
         }
         ["v1", "admin", "rights", id] => {
             authorize_admin(app.config, request)?;
             only(Method::Get, "GET")?;
-            rights_admin::explain(app.db, app.config, id, &request.query_pairs(), (app.clock)(), request.country.clone()).await
+            rights_admin::explain(
+                app.db,
+                app.config,
+                id,
+                &request.query_pairs(),
+                (app.clock)(),
+                request.country.clone(),
+            )
+            .await
         }
         ["v1", "admin", "licence-alerts"] => {
             authorize_admin(app.config, request)?;
@@ -126,7 +146,11 @@ async fn route<D: Database, T: Transport>(app: &App<'_, D, T>, request: &ApiRequ
             authorize_admin(app.config, request)?;
             only(Method::Get, "GET")?;
             let pairs = request.query_pairs();
-            let request_id = pairs.iter().find(|(k, _)| k == "request_id").map(|(_, v)| v.as_str()).ok_or(QueryError::Missing("request_id"))?;
+            let request_id = pairs
+                .iter()
+                .find(|(k, _)| k == "request_id")
+                .map(|(_, v)| v.as_str())
+                .ok_or(QueryError::Missing("request_id"))?;
             Ok(ApiResponse::json(200, &json!({"events": events::events_for_request(app.db, request_id).await?})))
         }
         _ => Err(ApiError::RouteNotFound(path.chars().take(100).collect())),
@@ -148,7 +172,12 @@ fn authorize_admin(config: &Config, request: &ApiRequest) -> Result<(), ApiError
     }
 }
 
-fn serve_context(app: &App<'_, impl Database, impl Transport>, request: &ApiRequest, channel: Channel, campaign: Option<String>) -> ServeContext {
+fn serve_context(
+    app: &App<'_, impl Database, impl Transport>,
+    request: &ApiRequest,
+    channel: Channel,
+    campaign: Option<String>,
+) -> ServeContext {
     ServeContext { channel, campaign, country: request.country.clone(), now: (app.clock)() }
 }
 
@@ -156,14 +185,19 @@ fn channel_param(request: &ApiRequest) -> Result<Channel, ApiError> {
     let mut channel = Channel::web();
     for (name, value) in request.query_pairs() {
         match name.as_str() {
-            "channel" => channel = value.parse().map_err(|reason| QueryError::Invalid { parameter: "channel", reason })?,
+            "channel" => {
+                channel = value.parse().map_err(|reason| QueryError::Invalid { parameter: "channel", reason })?
+            }
             other => return Err(QueryError::Unknown(other.chars().take(40).collect()).into()),
         }
     }
     Ok(channel)
 }
 
-async fn recommendations<D: Database, T: Transport>(app: &App<'_, D, T>, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
+async fn recommendations<D: Database, T: Transport>(
+    app: &App<'_, D, T>,
+    request: &ApiRequest,
+) -> Result<ApiResponse, ApiError> {
     let pairs = request.query_pairs();
     let query = RecommendationQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
     let serve = serve_context(app, request, query.channel.clone(), query.campaign.clone());
@@ -180,8 +214,13 @@ async fn recommendations<D: Database, T: Transport>(app: &App<'_, D, T>, request
     Ok(response)
 }
 
-async fn asset_card<D: Database, T: Transport>(app: &App<'_, D, T>, request: &ApiRequest, id: &str) -> Result<ApiResponse, ApiError> {
-    let id: MediaId = id.parse().map_err(|e: InvalidId| QueryError::Invalid { parameter: "id", reason: e.to_string() })?;
+async fn asset_card<D: Database, T: Transport>(
+    app: &App<'_, D, T>,
+    request: &ApiRequest,
+    id: &str,
+) -> Result<ApiResponse, ApiError> {
+    let id: MediaId =
+        id.parse().map_err(|e: InvalidId| QueryError::Invalid { parameter: "id", reason: e.to_string() })?;
     let channel = channel_param(request)?;
     let serve = serve_context(app, request, channel.clone(), None);
     let generation = catalog::active_catalog(app.db).await?.ok_or(ApiError::CatalogEmpty)?.generation;
@@ -207,8 +246,13 @@ async fn asset_card<D: Database, T: Transport>(app: &App<'_, D, T>, request: &Ap
     Ok(ApiResponse::json(200, &card))
 }
 
-async fn gallery_card<D: Database, T: Transport>(app: &App<'_, D, T>, request: &ApiRequest, id: &str) -> Result<ApiResponse, ApiError> {
-    let id: GalleryId = id.parse().map_err(|e: InvalidId| QueryError::Invalid { parameter: "id", reason: e.to_string() })?;
+async fn gallery_card<D: Database, T: Transport>(
+    app: &App<'_, D, T>,
+    request: &ApiRequest,
+    id: &str,
+) -> Result<ApiResponse, ApiError> {
+    let id: GalleryId =
+        id.parse().map_err(|e: InvalidId| QueryError::Invalid { parameter: "id", reason: e.to_string() })?;
     let serve = serve_context(app, request, channel_param(request)?, None);
     let generation = catalog::active_catalog(app.db).await?.ok_or(ApiError::CatalogEmpty)?.generation;
 
@@ -219,7 +263,10 @@ async fn gallery_card<D: Database, T: Transport>(app: &App<'_, D, T>, request: &
     let mut candidates: Vec<String> = gallery.key_image_id.iter().cloned().collect();
     candidates.extend(catalog::gallery_members(app.db, generation, &gallery.id, 12).await?);
     let rows = catalog::load_assets(app.db, generation, &candidates).await?;
-    let cover = candidates.iter().filter_map(|c| rows.get(c)).find(|row| app.config.policy.evaluate(&row.rights(), &serve).is_allowed());
+    let cover = candidates
+        .iter()
+        .filter_map(|c| rows.get(c))
+        .find(|row| app.config.policy.evaluate(&row.rights(), &serve).is_allowed());
 
     let card = GalleryCard {
         id: id.clone(),

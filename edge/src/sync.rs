@@ -25,7 +25,9 @@ use serde_json::{json, Value};
 
 use crate::config::{Config, ConfigError, PhotoShelterConfig};
 use crate::db::{query_as, query_optional, Database, DbError, SqlValue, Statement};
-use crate::photoshelter::resources::{gallery_children, parse_collection, parse_gallery, parse_media, MediaRecord, Skip};
+use crate::photoshelter::resources::{
+    gallery_children, parse_collection, parse_gallery, parse_media, MediaRecord, Skip,
+};
 use crate::photoshelter::{Client, PhotoShelterError, Transport};
 
 /// Most skip reasons kept per run (the count is always complete).
@@ -243,7 +245,9 @@ async fn galleries_page<T: Transport>(
     config: &PhotoShelterConfig,
     run: &RunRow,
 ) -> Result<(Vec<Statement>, Progress), PhotoShelterError> {
-    let page = client.get_page("/galleries", "sort_by=creation_time&sort_direction=ascending", run.page as u32, config.per_page).await?;
+    let page = client
+        .get_page("/galleries", "sort_by=creation_time&sort_direction=ascending", run.page as u32, config.per_page)
+        .await?;
     let mut progress = Progress::default();
     let mut rows = Vec::new();
     for item in &page.items {
@@ -274,7 +278,9 @@ async fn collections_page<T: Transport>(
     config: &PhotoShelterConfig,
     run: &RunRow,
 ) -> Result<(Vec<Statement>, Progress), PhotoShelterError> {
-    let page = client.get_page("/collections", "sort_by=creation_time&sort_direction=ascending", run.page as u32, config.per_page).await?;
+    let page = client
+        .get_page("/collections", "sort_by=creation_time&sort_direction=ascending", run.page as u32, config.per_page)
+        .await?;
     let mut progress = Progress::default();
     let mut statements = Vec::new();
     let mut rows = Vec::new();
@@ -364,7 +370,8 @@ async fn media_page<D: Database, T: Transport>(
         }
     }
 
-    let referenced: BTreeSet<String> = records.iter().flat_map(|r| r.galleries.iter().map(ToString::to_string)).collect();
+    let referenced: BTreeSet<String> =
+        records.iter().flat_map(|r| r.galleries.iter().map(ToString::to_string)).collect();
     let mut galleries = std::collections::HashMap::new();
     for chunk in json_chunks(referenced.into_iter().map(Value::from).collect()) {
         let infos: Vec<GalleryInfo> = match query_as(
@@ -386,7 +393,8 @@ async fn media_page<D: Database, T: Transport>(
     let (mut assets, mut memberships, mut terms) = (Vec::new(), Vec::new(), Vec::new());
     for (index, mut record) in records.into_iter().enumerate() {
         let known: Vec<&GalleryInfo> = record.galleries.iter().filter_map(|g| galleries.get(g.as_str())).collect();
-        record.rights.galleries = known.iter().map(|g| GalleryAccess { mode: g.mode.clone(), is_listed: g.is_listed != 0 }).collect();
+        record.rights.galleries =
+            known.iter().map(|g| GalleryAccess { mode: g.mode.clone(), is_listed: g.is_listed != 0 }).collect();
         let collections: BTreeSet<String> = known.iter().filter_map(|g| g.collection_id.clone()).collect();
         let rights = record.rights.normalise(&config.channels);
 
@@ -458,7 +466,9 @@ async fn finalize(db: &impl Database, run: &RunRow, now: Millis) -> Result<(), D
     // NOTE: one DELETE per table is fine for catalogs of this size (tens of thousands of
     // assets); much larger libraries would need the clean-up spread over several invocations.
     let tables = ["assets", "asset_terms", "term_stats", "galleries", "gallery_assets", "collections"];
-    let cleanup = tables.iter().map(|table| Statement::new(format!("DELETE FROM {table} WHERE generation <> ?1"), vec![generation.clone()]));
+    let cleanup = tables
+        .iter()
+        .map(|table| Statement::new(format!("DELETE FROM {table} WHERE generation <> ?1"), vec![generation.clone()]));
     db.batch(cleanup.collect()).await
 }
 
@@ -478,8 +488,18 @@ pub async fn run_step<D: Database, T: Transport>(
     let mut run = match latest_run(db).await? {
         Some(run) if run.state == "running" && !restart => run,
         Some(run) if run.state == "failed" && !restart => {
-            crate::log::info(&format!("sync run {} resumes at {} page {} after: {}", run.id, run.phase, run.page, run.error.as_deref().unwrap_or("?")));
-            db.batch(vec![Statement::new("UPDATE sync_runs SET state = 'running', error = NULL, updated_at = ?2 WHERE id = ?1", vec![run.id.into(), started.into()])]).await?;
+            crate::log::info(&format!(
+                "sync run {} resumes at {} page {} after: {}",
+                run.id,
+                run.phase,
+                run.page,
+                run.error.as_deref().unwrap_or("?")
+            ));
+            db.batch(vec![Statement::new(
+                "UPDATE sync_runs SET state = 'running', error = NULL, updated_at = ?2 WHERE id = ?1",
+                vec![run.id.into(), started.into()],
+            )])
+            .await?;
             RunRow { state: "running".to_owned(), error: None, ..run }
         }
         latest => {
@@ -506,7 +526,10 @@ pub async fn run_step<D: Database, T: Transport>(
                 break;
             }
             other => {
-                return Err(SyncError::Storage(DbError::Decode(format!("sync run {} has an unknown phase `{other}`", run.id))));
+                return Err(SyncError::Storage(DbError::Decode(format!(
+                    "sync run {} has an unknown phase `{other}`",
+                    run.id
+                ))));
             }
         };
         let requests = i64::from(client.requests() - requests_before);
@@ -530,5 +553,8 @@ pub async fn run_step<D: Database, T: Transport>(
         run = latest_run(db).await?.ok_or_else(|| DbError::Query("the sync run disappeared".to_owned()))?;
     }
 
-    latest_run(db).await?.map(SyncStatus::from).ok_or_else(|| SyncError::Storage(DbError::Query("no sync run".to_owned())))
+    latest_run(db)
+        .await?
+        .map(SyncStatus::from)
+        .ok_or_else(|| SyncError::Storage(DbError::Query("no sync run".to_owned())))
 }

@@ -47,16 +47,23 @@ fn remote_answer_full_of_restricted_ids_yields_only_allowed_ones() {
     assert_eq!(edge.sync_to_end().state, "succeeded");
     let restricted = ids_where(&edge, "json_extract(rights, '$.channels.state') <> 'known' OR json_extract(rights, '$.channels.value') NOT LIKE '%\"web\"%'");
     let allowed = ids_where(&edge, "json_extract(rights, '$.channels.value') LIKE '%\"email\"%' AND json_extract(rights, '$.visibility') = 'public'");
-    assert!(restricted.len() >= 20 && allowed.len() >= 10, "{} restricted, {} allowed", restricted.len(), allowed.len());
+    assert!(
+        restricted.len() >= 20 && allowed.len() >= 10,
+        "{} restricted, {} allowed",
+        restricted.len(),
+        allowed.len()
+    );
 
-    let mut candidates: Vec<Value> = restricted.iter().enumerate().map(|(i, id)| json!({"id": id, "score": 100.0 - i as f64})).collect();
+    let mut candidates: Vec<Value> =
+        restricted.iter().enumerate().map(|(i, id)| json!({"id": id, "score": 100.0 - i as f64})).collect();
     candidates.extend(allowed[1..4].iter().map(|id| json!({"id": id, "score": 1.0})));
     let fake = FakeLoci::start(200, json!({"candidates": candidates}).to_string(), 0);
     edge.config = config_with_remote(&format!("http://{standin}/psapi/v4.0"), &fake.url, 1_000);
 
     let body = recommend(&edge, &allowed[0]);
 
-    let served: Vec<&str> = body["assets"].as_array().expect("assets").iter().map(|a| a["id"].as_str().expect("id")).collect();
+    let served: Vec<&str> =
+        body["assets"].as_array().expect("assets").iter().map(|a| a["id"].as_str().expect("id")).collect();
     assert_eq!(body["engine"], json!("remote"));
     assert_eq!(fake.requests.load(Ordering::SeqCst), 1);
     assert_eq!(served.len(), 3, "{body}");
@@ -84,7 +91,11 @@ fn slow_remote_falls_back_to_the_embedded_engine() {
 
 #[test]
 fn failing_or_invalid_remote_falls_back_to_the_embedded_engine() {
-    for (status, body) in [(500, "{}".to_owned()), (200, "not json".to_owned()), (200, json!({"candidates": [{"id": "bad", "score": 1}]}).to_string())] {
+    for (status, body) in [
+        (500, "{}".to_owned()),
+        (200, "not json".to_owned()),
+        (200, json!({"candidates": [{"id": "bad", "score": 1}]}).to_string()),
+    ] {
         let fake = FakeLoci::start(status, body, 0);
         let (edge, _) = synced(&fake.url, 1_000);
         let context = ids_where(&edge, "json_extract(rights, '$.channels.value') LIKE '%\"email\"%'")[0].clone();

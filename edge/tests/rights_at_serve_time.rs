@@ -83,7 +83,10 @@ fn expiry_removes_an_asset_at_the_exact_instant() {
     let after = edge.get(&format!("/v1/recommendations?context=asset:{context}&count=48"));
     let card_after = edge.get(&format!("/v1/assets/{expiring}"));
 
-    let max_age = before.header("cache-control").and_then(|v| v.strip_prefix("private, max-age=")).map(|v| v.parse::<i64>().expect("seconds"));
+    let max_age = before
+        .header("cache-control")
+        .and_then(|v| v.strip_prefix("private, max-age="))
+        .map(|v| v.parse::<i64>().expect("seconds"));
     assert!(max_age.is_none_or(|seconds| seconds <= 5), "cached past the expiry: {max_age:?}");
     assert_eq!(card_before.status, 200);
     assert_eq!(card_after.status, 404);
@@ -106,6 +109,10 @@ fn explain_cites_the_failing_rule_and_source_values() {
     assert_eq!(email["denied_by"], json!("channel_not_approved"));
     assert_eq!(later["denied_by"], json!("licence_expired"));
     assert_eq!(email["source_values"]["Usage Channels"], json!("web"));
-    assert!(later["checks"].as_array().expect("checks").iter().any(|c| c["check"] == json!("licence_period") && c["passed"] == json!(false)));
+    assert!(later["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .any(|c| c["check"] == json!("licence_period") && c["passed"] == json!(false)));
     assert_eq!(bad_at.status, 400);
 }

@@ -29,7 +29,8 @@ fn web_cleared_asset(standin: SocketAddr) -> String {
         .expect("media list")
         .iter()
         .find(|item| {
-            let channels = item["includes"]["custom-metadata"]["data"]["attributes"]["Usage Channels"].as_str().unwrap_or("");
+            let channels =
+                item["includes"]["custom-metadata"]["data"]["attributes"]["Usage Channels"].as_str().unwrap_or("");
             channels.contains("email")
         })
         .and_then(|item| item["id"].as_str())
@@ -55,7 +56,8 @@ fn assert_allowed_on_web_at_source(standin: SocketAddr, id: &str) {
     let channels = attributes["Usage Channels"].as_str().unwrap_or("");
     assert!(channels.split(',').any(|c| c.trim() == "web"), "{id} is not approved for web: {attributes}");
     if let Some(end) = attributes["License Expiration Date"].as_str() {
-        let end = parse_instant(end).unwrap_or_else(|| panic!("{id} has an unparsable expiration `{end}` yet was served"));
+        let end =
+            parse_instant(end).unwrap_or_else(|| panic!("{id} has an unparsable expiration `{end}` yet was served"));
         assert!(end > test_now(), "{id} expired at {end} yet was served");
     }
 }
@@ -64,7 +66,9 @@ fn assert_allowed_on_web_at_source(standin: SocketAddr, id: &str) {
 fn sync_stores_every_media_the_standin_lists() {
     let (standin, edge) = synced_edge();
 
-    let total = standin_get(standin, &format!("/media?org_id={ORG_ID}&per_page=50"))["meta"]["paging"]["total"].as_i64().expect("total");
+    let total = standin_get(standin, &format!("/media?org_id={ORG_ID}&per_page=50"))["meta"]["paging"]["total"]
+        .as_i64()
+        .expect("total");
     let status = edge.sync_step(false);
     let health = edge.get("/v1/health").json_body();
 
@@ -110,7 +114,8 @@ fn click_makes_the_clicked_asset_lead_next_time() {
     assert_eq!(accepted.json_body()["accepted"], json!(1));
     assert_eq!(asset_ids(&second)[0], clicked);
     assert_eq!(second["assets"][0]["reason"]["code"], json!("viewed_together"));
-    let stored = edge.admin(Method::Get, &format!("/v1/admin/events?request_id={}", first["request_id"].as_str().unwrap_or("")));
+    let stored =
+        edge.admin(Method::Get, &format!("/v1/admin/events?request_id={}", first["request_id"].as_str().unwrap_or("")));
     assert_eq!(stored.json_body()["events"][0]["asset_id"], json!(clicked));
 }
 
@@ -226,4 +231,3 @@ fn unreachable_photoshelter_keeps_the_catalog_and_resumes_later() {
     assert_eq!(resumed.state, "succeeded");
     assert_ne!(edge.get("/v1/health").json_body()["catalog"]["generation"], generation_before);
 }
-

@@ -47,9 +47,7 @@ impl FromStr for ContextRef {
         let invalid = |reason: String| QueryError::Invalid { parameter: "context", reason };
         match value.split_once(':') {
             Some(("asset", id)) => id.parse().map(ContextRef::Asset).map_err(|e: InvalidId| invalid(e.to_string())),
-            Some(("gallery", id)) => {
-                id.parse().map(ContextRef::Gallery).map_err(|e: InvalidId| invalid(e.to_string()))
-            }
+            Some(("gallery", id)) => id.parse().map(ContextRef::Gallery).map_err(|e: InvalidId| invalid(e.to_string())),
             _ => Err(invalid(format!(
                 "`{}` is not a context: use `asset:<media id>` or `gallery:<gallery id>`",
                 value.chars().take(60).collect::<String>()
@@ -180,9 +178,10 @@ impl RecommendationQuery {
                 "placement" => placement = validate_token("placement", value)?,
                 "exclude" => {
                     for id in value.split(',').filter(|id| !id.is_empty()) {
-                        let id = id
-                            .parse()
-                            .map_err(|e: InvalidId| QueryError::Invalid { parameter: "exclude", reason: e.to_string() })?;
+                        let id = id.parse().map_err(|e: InvalidId| QueryError::Invalid {
+                            parameter: "exclude",
+                            reason: e.to_string(),
+                        })?;
                         exclude.push(id);
                     }
                     if exclude.len() > MAX_EXCLUDE {
@@ -197,14 +196,27 @@ impl RecommendationQuery {
         }
 
         let context = context.ok_or(QueryError::Missing("context"))?;
-        Ok(RecommendationQuery { context, channel, count, gallery_count, visitor_id, page_id, campaign, placement, exclude })
+        Ok(RecommendationQuery {
+            context,
+            channel,
+            count,
+            gallery_count,
+            visitor_id,
+            page_id,
+            campaign,
+            placement,
+            exclude,
+        })
     }
 }
 
 fn parse_count(parameter: &'static str, value: &str, min: usize, max: usize) -> Result<usize, QueryError> {
     match value.parse::<usize>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
-        _ => Err(QueryError::Invalid { parameter, reason: format!("`{value}` is not a whole number from {min} to {max}") }),
+        _ => Err(QueryError::Invalid {
+            parameter,
+            reason: format!("`{value}` is not a whole number from {min} to {max}"),
+        }),
     }
 }
 
@@ -498,7 +510,10 @@ mod tests {
         let batch: EventBatch = serde_json::from_str(good).unwrap();
         assert!(batch.events[0].validate().is_ok());
 
-        assert!(serde_json::from_str::<EventBatch>(&good.replace("\"position\"", "\"x\"").replace("\"type\"", "\"typ\"")).is_err());
+        assert!(serde_json::from_str::<EventBatch>(
+            &good.replace("\"position\"", "\"x\"").replace("\"type\"", "\"typ\"")
+        )
+        .is_err());
         let no_item: EventBatch = serde_json::from_str(&good.replace(r#""asset_id":"I000000000A00001","#, "")).unwrap();
         assert!(no_item.events[0].validate().is_err());
     }

@@ -100,8 +100,10 @@ pub fn diversify<T, K: Eq + Hash>(
         if chosen.len() == count {
             break;
         }
-        let creator_full = creator_of(&item).is_some_and(|key| per_creator.get(&key).copied().unwrap_or(0) >= caps.per_creator);
-        let gallery_full = gallery_of(&item).is_some_and(|key| per_gallery.get(&key).copied().unwrap_or(0) >= caps.per_gallery);
+        let creator_full =
+            creator_of(&item).is_some_and(|key| per_creator.get(&key).copied().unwrap_or(0) >= caps.per_creator);
+        let gallery_full =
+            gallery_of(&item).is_some_and(|key| per_gallery.get(&key).copied().unwrap_or(0) >= caps.per_gallery);
         if creator_full || gallery_full {
             held_back.push(item);
             continue;

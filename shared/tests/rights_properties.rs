@@ -2,7 +2,9 @@
 
 use std::collections::BTreeSet;
 
-use loci_shared::rights::{Channel, Decision, Field, Rights, RightsFilter, RightsPolicy, ServeContext, Territory, Visibility};
+use loci_shared::rights::{
+    Channel, Decision, Field, Rights, RightsFilter, RightsPolicy, ServeContext, Territory, Visibility,
+};
 use proptest::prelude::*;
 
 const CHANNELS: [&str; 5] = ["web", "email", "social", "partner", "print"];
@@ -12,39 +14,70 @@ fn channel(index: usize) -> Channel {
     CHANNELS[index].parse().expect("valid channel")
 }
 
-fn field<T: std::fmt::Debug + Clone + 'static>(known: impl Strategy<Value = T> + 'static) -> impl Strategy<Value = Field<T>> {
+fn field<T: std::fmt::Debug + Clone + 'static>(
+    known: impl Strategy<Value = T> + 'static,
+) -> impl Strategy<Value = Field<T>> {
     prop_oneof![Just(Field::Absent), known.prop_map(Field::Known), "[a-z/?]{1,6}".prop_map(Field::Unknown)]
 }
 
 fn rights() -> impl Strategy<Value = Rights> {
-    let channels = proptest::collection::btree_set(0..CHANNELS.len(), 0..4).prop_map(|set| set.into_iter().map(channel).collect::<BTreeSet<_>>());
+    let channels = proptest::collection::btree_set(0..CHANNELS.len(), 0..4)
+        .prop_map(|set| set.into_iter().map(channel).collect::<BTreeSet<_>>());
     let campaigns = proptest::collection::btree_set("[ab]", 0..3);
     let territory = prop_oneof![
         Just(Territory::Worldwide),
-        proptest::collection::btree_set(0..COUNTRIES.len(), 1..3).prop_map(|set| Territory::Countries(set.into_iter().map(|i| COUNTRIES[i].to_owned()).collect())),
+        proptest::collection::btree_set(0..COUNTRIES.len(), 1..3)
+            .prop_map(|set| Territory::Countries(set.into_iter().map(|i| COUNTRIES[i].to_owned()).collect())),
     ];
-    let visibility = prop_oneof![Just(Visibility::Public), Just(Visibility::Private), Just(Visibility::PermissionOnly), Just(Visibility::Unknown)];
-    (field(channels), field(campaigns), field(0i64..2_000), field(0i64..2_000), field(territory), field(any::<bool>()), field(any::<bool>()), visibility)
-        .prop_map(|(channels, campaigns, licence_start, licence_end, territory, model_release, property_release, visibility)| Rights {
-            channels,
-            campaigns,
-            licence_start,
-            licence_end,
-            territory,
-            model_release,
-            property_release,
-            visibility,
-            ..Rights::unknown()
-        })
+    let visibility = prop_oneof![
+        Just(Visibility::Public),
+        Just(Visibility::Private),
+        Just(Visibility::PermissionOnly),
+        Just(Visibility::Unknown)
+    ];
+    (
+        field(channels),
+        field(campaigns),
+        field(0i64..2_000),
+        field(0i64..2_000),
+        field(territory),
+        field(any::<bool>()),
+        field(any::<bool>()),
+        visibility,
+    )
+        .prop_map(
+            |(
+                channels,
+                campaigns,
+                licence_start,
+                licence_end,
+                territory,
+                model_release,
+                property_release,
+                visibility,
+            )| Rights {
+                channels,
+                campaigns,
+                licence_start,
+                licence_end,
+                territory,
+                model_release,
+                property_release,
+                visibility,
+                ..Rights::unknown()
+            },
+        )
 }
 
 fn context() -> impl Strategy<Value = ServeContext> {
-    (0..CHANNELS.len(), proptest::option::of("[abc]"), proptest::option::of(0..COUNTRIES.len()), 0i64..2_000).prop_map(|(c, campaign, country, now)| ServeContext {
-        channel: channel(c),
-        campaign,
-        country: country.map(|i| COUNTRIES[i].to_owned()),
-        now,
-    })
+    (0..CHANNELS.len(), proptest::option::of("[abc]"), proptest::option::of(0..COUNTRIES.len()), 0i64..2_000).prop_map(
+        |(c, campaign, country, now)| ServeContext {
+            channel: channel(c),
+            campaign,
+            country: country.map(|i| COUNTRIES[i].to_owned()),
+            now,
+        },
+    )
 }
 
 fn policy() -> impl Strategy<Value = RightsPolicy> {
@@ -78,7 +111,13 @@ fn plainly_allowed(rights: &Rights, context: &ServeContext, policy: &RightsPolic
     };
     let release_ok = !policy.release_required_on.contains(&context.channel)
         || (rights.model_release == Field::Known(true) && rights.property_release == Field::Known(true));
-    channel_ok && campaign_ok && start_ok && end_ok && territory_ok && release_ok && rights.visibility == Visibility::Public
+    channel_ok
+        && campaign_ok
+        && start_ok
+        && end_ok
+        && territory_ok
+        && release_ok
+        && rights.visibility == Visibility::Public
 }
 
 proptest! {

@@ -10,8 +10,8 @@ use std::cell::{Cell, RefCell};
 
 use serde_json::Value;
 
-use crate::outbound::{OutboundRequest, OutboundResponse, Transport, TransportError};
 use crate::config::{Credentials, PhotoShelterConfig};
+use crate::outbound::{OutboundRequest, OutboundResponse, Transport, TransportError};
 
 /// Attempts per request before giving up on 5xx answers and connection failures.
 const MAX_ATTEMPTS: u32 = 4;
@@ -83,7 +83,8 @@ pub struct Client<'a, T: Transport> {
 
 fn error_message(body: &str) -> String {
     let parsed: Option<Value> = serde_json::from_str(body).ok();
-    let first_error = parsed.as_ref().and_then(|v| v.get("errors")?.get(0).cloned().or_else(|| v.get("error").cloned()));
+    let first_error =
+        parsed.as_ref().and_then(|v| v.get("errors")?.get(0).cloned().or_else(|| v.get("error").cloned()));
     match first_error {
         Some(error) => {
             let title = error.get("title").and_then(Value::as_str).unwrap_or("error");
@@ -138,10 +139,17 @@ impl<'a, T: Transport> Client<'a, T> {
             if let Some(org) = &self.config.org_id {
                 form.push(("org_id", org.as_str()));
             }
-            let request = OutboundRequest::post_form(format!("{}/authenticate", self.config.base_url), self.headers(), form_encode(&form));
+            let request = OutboundRequest::post_form(
+                format!("{}/authenticate", self.config.base_url),
+                self.headers(),
+                form_encode(&form),
+            );
             let response = self.send(request).await?;
             if response.status != 200 {
-                return Err(PhotoShelterError::Authentication { status: response.status, message: error_message(&response.body) });
+                return Err(PhotoShelterError::Authentication {
+                    status: response.status,
+                    message: error_message(&response.body),
+                });
             }
             let body: Value = serde_json::from_str(&response.body).map_err(|e| PhotoShelterError::Malformed {
                 path: "/authenticate".to_owned(),
@@ -152,7 +160,10 @@ impl<'a, T: Transport> Client<'a, T> {
                 .or_else(|| body.pointer("/data/token"))
                 .or_else(|| body.pointer("/data/attributes/token"))
                 .and_then(Value::as_str)
-                .ok_or_else(|| PhotoShelterError::Malformed { path: "/authenticate".to_owned(), reason: "no `token` in the answer".to_owned() })?;
+                .ok_or_else(|| PhotoShelterError::Malformed {
+                    path: "/authenticate".to_owned(),
+                    reason: "no `token` in the answer".to_owned(),
+                })?;
             *self.token.borrow_mut() = Some(token.to_owned());
         }
 
@@ -161,7 +172,10 @@ impl<'a, T: Transport> Client<'a, T> {
             let request = OutboundRequest::post_form(url, self.headers(), form_encode(&[("org_id", org.as_str())]));
             let response = self.send(request).await?;
             if response.status != 200 {
-                return Err(PhotoShelterError::Authentication { status: response.status, message: error_message(&response.body) });
+                return Err(PhotoShelterError::Authentication {
+                    status: response.status,
+                    message: error_message(&response.body),
+                });
             }
         }
         self.authenticated.set(true);
@@ -211,11 +225,14 @@ impl<'a, T: Transport> Client<'a, T> {
                     reauthenticated = true;
                 }
                 429 => {
-                    let retry_after_secs = response.header("retry-after").and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(1);
+                    let retry_after_secs =
+                        response.header("retry-after").and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(1);
                     if retry_after_secs * 1000 > MAX_WAIT_MS || attempt + 1 >= MAX_ATTEMPTS {
                         return Err(PhotoShelterError::RateLimited { retry_after_secs });
                     }
-                    crate::log::warn(&format!("photoshelter: 429 on {path}; waiting {retry_after_secs} s as Retry-After asks"));
+                    crate::log::warn(&format!(
+                        "photoshelter: 429 on {path}; waiting {retry_after_secs} s as Retry-After asks"
+                    ));
                     self.transport.sleep(retry_after_secs * 1000).await;
                     attempt += 1;
                 }
@@ -224,7 +241,9 @@ impl<'a, T: Transport> Client<'a, T> {
                     self.wait_before_retry(attempt).await;
                     attempt += 1;
                 }
-                status => return Err(PhotoShelterError::Status { status, path, message: error_message(&response.body) }),
+                status => {
+                    return Err(PhotoShelterError::Status { status, path, message: error_message(&response.body) })
+                }
             }
         }
     }
@@ -237,7 +256,10 @@ impl<'a, T: Transport> Client<'a, T> {
             Some(Value::Array(items)) => items.clone(),
             Some(Value::Null) | None => Vec::new(),
             Some(_) => {
-                return Err(PhotoShelterError::Malformed { path: path.to_owned(), reason: "`data` is not a list".to_owned() })
+                return Err(PhotoShelterError::Malformed {
+                    path: path.to_owned(),
+                    reason: "`data` is not a list".to_owned(),
+                })
             }
         };
         let total = body.pointer("/meta/paging/total").and_then(Value::as_u64);

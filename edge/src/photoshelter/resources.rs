@@ -114,7 +114,10 @@ fn skip(kind: &'static str, item: &Value, reason: impl Into<String>) -> Skip {
     Skip { kind, id: id_of(item), reason: reason.into() }
 }
 
-fn parse_id<I: std::str::FromStr<Err = loci_shared::ids::InvalidId>>(kind: &'static str, item: &Value) -> Result<I, Skip> {
+fn parse_id<I: std::str::FromStr<Err = loci_shared::ids::InvalidId>>(
+    kind: &'static str,
+    item: &Value,
+) -> Result<I, Skip> {
     let raw = item.get("id").and_then(Value::as_str).ok_or_else(|| skip(kind, item, "no `id`"))?;
     raw.parse().map_err(|e: loci_shared::ids::InvalidId| skip(kind, item, e.to_string()))
 }
@@ -128,9 +131,14 @@ fn included<'v>(item: &'v Value, name: &str) -> Option<&'v Value> {
 /// Parses a gallery resource from `/galleries`.
 pub fn parse_gallery(item: &Value) -> Result<GalleryRecord, Skip> {
     let id = parse_id("gallery", item)?;
-    let attributes = item.get("attributes").filter(|a| a.is_object()).ok_or_else(|| skip("gallery", item, "no `attributes` object"))?;
+    let attributes = item
+        .get("attributes")
+        .filter(|a| a.is_object())
+        .ok_or_else(|| skip("gallery", item, "no `attributes` object"))?;
     let name = text(attributes.get("name")).ok_or_else(|| skip("gallery", item, "no `name`"))?;
-    let mode = text(attributes.get("effective_mode")).or_else(|| text(attributes.get("mode"))).unwrap_or_else(|| "unknown".to_owned());
+    let mode = text(attributes.get("effective_mode"))
+        .or_else(|| text(attributes.get("mode")))
+        .unwrap_or_else(|| "unknown".to_owned());
     let is_listed = match attributes.get("is_listed") {
         Some(Value::Bool(listed)) => *listed,
         None | Some(Value::Null) => mode == "everyone",
@@ -150,7 +158,10 @@ pub fn parse_gallery(item: &Value) -> Result<GalleryRecord, Skip> {
 /// Parses a collection resource from `/collections`.
 pub fn parse_collection(item: &Value) -> Result<CollectionRecord, Skip> {
     let id = parse_id("collection", item)?;
-    let name = item.pointer("/attributes/name").and_then(Value::as_str).ok_or_else(|| skip("collection", item, "no `name`"))?;
+    let name = item
+        .pointer("/attributes/name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| skip("collection", item, "no `name`"))?;
     Ok(CollectionRecord { id, name: name.to_owned() })
 }
 
@@ -166,7 +177,9 @@ pub fn gallery_children(items: &[Value]) -> Vec<GalleryId> {
 fn keyword_list(value: Option<&Value>) -> Vec<String> {
     let mut keywords: Vec<String> = match value {
         Some(Value::Array(items)) => items.iter().filter_map(|v| text(Some(v))).collect(),
-        Some(Value::String(list)) => list.split([',', ';']).map(str::trim).filter(|k| !k.is_empty()).map(str::to_owned).collect(),
+        Some(Value::String(list)) => {
+            list.split([',', ';']).map(str::trim).filter(|k| !k.is_empty()).map(str::to_owned).collect()
+        }
         _ => Vec::new(),
     };
     for keyword in &mut keywords {
@@ -180,7 +193,10 @@ fn keyword_list(value: Option<&Value>) -> Vec<String> {
 /// Parses a media item from `/media?include=iptc,custom-metadata,galleries`.
 pub fn parse_media(item: &Value) -> Result<MediaRecord, Skip> {
     let id: MediaId = parse_id("media", item)?;
-    let attributes = item.get("attributes").filter(|a| a.is_object()).ok_or_else(|| skip("media", item, "no `attributes` object"))?;
+    let attributes = item
+        .get("attributes")
+        .filter(|a| a.is_object())
+        .ok_or_else(|| skip("media", item, "no `attributes` object"))?;
     let iptc = included(item, "iptc").and_then(|data| data.get("attributes")).cloned().unwrap_or(Value::Null);
     let custom = included(item, "custom-metadata")
         .or_else(|| included(item, "custom_metadata"))

@@ -42,7 +42,8 @@ pub fn start_standin(limit: usize) -> SocketAddr {
     let state = AppState::new(library, credentials);
     let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime starts");
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime starts");
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
             sender.send(listener.local_addr().expect("bound address")).expect("the test waits for the address");
@@ -64,7 +65,8 @@ pub fn config_for(base_url: &str) -> Config {
         ("ADMIN_KEY", ADMIN_KEY.to_owned()),
         ("SYNC_PER_PAGE", "200".to_owned()),
     ];
-    Config::from_vars(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())).expect("valid test configuration")
+    Config::from_vars(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()))
+        .expect("valid test configuration")
 }
 
 /// The worker's handlers over an SQLite database, with a fixed clock.
@@ -81,7 +83,12 @@ impl Edge {
     }
 
     pub fn with_base_url(base_url: &str) -> Edge {
-        Edge { db: SqliteDatabase::for_tests(), transport: NativeTransport::default(), config: config_for(base_url), now: test_now() }
+        Edge {
+            db: SqliteDatabase::for_tests(),
+            transport: NativeTransport::default(),
+            config: config_for(base_url),
+            now: test_now(),
+        }
     }
 
     /// Sends one API request through the router.
@@ -93,7 +100,8 @@ impl Edge {
             counter.set(counter.get() + 1);
             format!("req-{now}-{}", counter.get())
         };
-        let app = App { db: &self.db, transport: &self.transport, config: &self.config, clock: &clock, new_id: &new_id };
+        let app =
+            App { db: &self.db, transport: &self.transport, config: &self.config, clock: &clock, new_id: &new_id };
         futures_executor::block_on(handle(&app, request))
     }
 
@@ -116,7 +124,8 @@ impl Edge {
     /// One sync step, as the admin endpoint runs it.
     pub fn sync_step(&self, restart: bool) -> SyncStatus {
         let now = self.now;
-        futures_executor::block_on(run_step(&self.db, &self.transport, &self.config, &move || now, restart)).expect("sync step runs")
+        futures_executor::block_on(run_step(&self.db, &self.transport, &self.config, &move || now, restart))
+            .expect("sync step runs")
     }
 
     /// Runs sync steps until the run is no longer running; returns the final status.
@@ -196,7 +205,11 @@ impl FakeLoci {
                     if let Some(head_end) = text.find("\r\n\r\n") {
                         let length = text[..head_end]
                             .lines()
-                            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
                             .unwrap_or(0);
                         if received.len() >= head_end + 4 + length {
                             break;
@@ -229,5 +242,6 @@ pub fn config_with_remote(base_url: &str, remote_url: &str, timeout_ms: u64) -> 
         ("LOCI_REMOTE_URL", remote_url.to_owned()),
         ("LOCI_REMOTE_TIMEOUT_MS", timeout_ms.to_string()),
     ];
-    Config::from_vars(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())).expect("valid test configuration")
+    Config::from_vars(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()))
+        .expect("valid test configuration")
 }

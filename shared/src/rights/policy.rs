@@ -111,7 +111,8 @@ pub enum Check {
 
 impl Check {
     /// Every check, in the order [`RightsPolicy::evaluate`] applies them.
-    pub const ALL: [Check; 6] = [Check::Channel, Check::Campaign, Check::LicencePeriod, Check::Territory, Check::Release, Check::Visibility];
+    pub const ALL: [Check; 6] =
+        [Check::Channel, Check::Campaign, Check::LicencePeriod, Check::Territory, Check::Release, Check::Visibility];
 }
 
 /// The outcome of one check, for explanations.
@@ -137,7 +138,10 @@ impl RightsPolicy {
 
     /// Runs every check, not only up to the first failure, to explain a decision.
     pub fn explain(&self, rights: &Rights, context: &ServeContext) -> Vec<CheckOutcome> {
-        Check::ALL.iter().map(|check| CheckOutcome { check: *check, failed: self.check(*check, rights, context).err() }).collect()
+        Check::ALL
+            .iter()
+            .map(|check| CheckOutcome { check: *check, failed: self.check(*check, rights, context).err() })
+            .collect()
     }
 
     fn check(&self, check: Check, rights: &Rights, context: &ServeContext) -> Result<(), DenyRule> {
@@ -149,11 +153,14 @@ impl RightsPolicy {
             },
             Check::Campaign => match (&rights.campaigns, &context.campaign) {
                 (Field::Unknown(_), _) => Err(DenyRule::CampaignsUnknown),
-                (Field::Known(campaigns), Some(campaign)) if !campaigns.contains(campaign) => Err(DenyRule::CampaignNotApproved),
+                (Field::Known(campaigns), Some(campaign)) if !campaigns.contains(campaign) => {
+                    Err(DenyRule::CampaignNotApproved)
+                }
                 _ => Ok(()),
             },
             Check::LicencePeriod => {
-                if matches!(rights.licence_start, Field::Unknown(_)) || matches!(rights.licence_end, Field::Unknown(_)) {
+                if matches!(rights.licence_start, Field::Unknown(_)) || matches!(rights.licence_end, Field::Unknown(_))
+                {
                     return Err(DenyRule::LicenceDatesUnknown);
                 }
                 if let Field::Known(start) = rights.licence_start {
@@ -167,7 +174,9 @@ impl RightsPolicy {
                 }
             }
             Check::Territory => match (&rights.territory, &context.country) {
-                (Field::Unknown(_), _) | (Field::Known(Territory::Countries(_)), None) => Err(DenyRule::TerritoryUnknown),
+                (Field::Unknown(_), _) | (Field::Known(Territory::Countries(_)), None) => {
+                    Err(DenyRule::TerritoryUnknown)
+                }
                 (Field::Known(Territory::Countries(countries)), Some(country)) if !countries.contains(country) => {
                     Err(DenyRule::TerritoryNotApproved)
                 }

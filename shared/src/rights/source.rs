@@ -86,7 +86,9 @@ fn parse_territory(raw: Option<&str>) -> Field<Territory> {
         return Field::Known(Territory::Worldwide);
     }
     let countries: Option<BTreeSet<String>> = split_list(raw)
-        .map(|code| (code.len() == 2 && code.bytes().all(|b| b.is_ascii_alphabetic())).then(|| code.to_ascii_uppercase()))
+        .map(|code| {
+            (code.len() == 2 && code.bytes().all(|b| b.is_ascii_alphabetic())).then(|| code.to_ascii_uppercase())
+        })
         .collect();
     match countries {
         Some(countries) if !countries.is_empty() => Field::Known(Territory::Countries(countries)),
@@ -137,7 +139,11 @@ impl RightsSource {
         keep("Territory", &self.territory);
         keep("model_released", &self.model_released);
         keep("property_released", &self.property_released);
-        let modes: Vec<String> = self.galleries.iter().map(|g| format!("{}{}", g.mode, if g.is_listed { "" } else { " (unlisted)" })).collect();
+        let modes: Vec<String> = self
+            .galleries
+            .iter()
+            .map(|g| format!("{}{}", g.mode, if g.is_listed { "" } else { " (unlisted)" }))
+            .collect();
         raw.insert("gallery modes".to_owned(), modes.join(", "));
 
         let campaigns = match present(&self.campaigns) {
@@ -208,9 +214,14 @@ mod tests {
 
     #[test]
     fn territory_accepts_worldwide_and_country_codes() {
-        let rights = |text: &str| RightsSource { territory: Some(text.to_owned()), ..Default::default() }.normalise(&default_channels());
+        let rights = |text: &str| {
+            RightsSource { territory: Some(text.to_owned()), ..Default::default() }.normalise(&default_channels())
+        };
         assert_eq!(rights("Worldwide").territory, Field::Known(Territory::Worldwide));
-        assert_eq!(rights("gb, IE").territory, Field::Known(Territory::Countries(["GB".to_owned(), "IE".to_owned()].into_iter().collect())));
+        assert_eq!(
+            rights("gb, IE").territory,
+            Field::Known(Territory::Countries(["GB".to_owned(), "IE".to_owned()].into_iter().collect()))
+        );
         assert_eq!(rights("Europe").territory, Field::Unknown("Europe".to_owned()));
     }
 }
