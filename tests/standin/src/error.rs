@@ -1,0 +1,126 @@
+//! API errors and their PhotoShelter-style JSON bodies.
+//!
+//! PhotoShelter answers errors as `{"errors":[{"id","status","title","detail"}]}` with `status`
+//! as a string. The ids `ApiKeyInvalidException`, `AcsPermissionException`,
+//! `ResourceNotFoundException` and `TooManyRequestsException` are PhotoShelter's own; the
+//! others (`BadRequestException`, `ForbiddenException`, `InvalidCredentialsException`, `MethodNotAllowedException`,
+//! `InternalServerErrorException`, `ServiceUnavailableException`, `InjectedFaultException`)
+//! are this stand-in's names for cases whose real ids are not published.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+/// An error the API returns to the client.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    /// The API key is missing or wrong (403).
+    #[error("{0}")]
+    ApiKeyInvalid(String),
+    /// No valid token or no organization session (401, with `WWW-Authenticate: Bearer`).
+    #[error("{0}")]
+    NotAuthenticated(String),
+    /// Email or password is wrong (401).
+    #[error("{0}")]
+    InvalidCredentials(String),
+    /// A parameter or body is invalid (400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The caller may not use this path at all (403), such as a test control from a
+    /// non-loopback address.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The resource does not exist (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// The method is not defined on this path (405).
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// A fault injected through the test controls.
+    #[error("injected fault with status {status}")]
+    Injected {
+        status: StatusCode,
+        retry_after: Option<u64>,
+    },
+    /// An unexpected server-side failure (500).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// Returns the HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::ApiKeyInvalid(_) | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotAuthenticated(_) | ApiError::InvalidCredentials(_) => {
+                StatusCode::UNAUTHORIZED
+            }
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Injected { status, .. } => *status,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_id(&self) -> &'static str {
+        match self {
+            ApiError::ApiKeyInvalid(_) => "ApiKeyInvalidException",
+            ApiError::NotAuthenticated(_) => "AcsPermissionException",
+            ApiError::InvalidCredentials(_) => "InvalidCredentialsException",
+            ApiError::BadRequest(_) => "BadRequestException",
+            ApiError::Forbidden(_) => "ForbiddenException",
+            ApiError::NotFound(_) => "ResourceNotFoundException",
+            ApiError::MethodNotAllowed(_) => "MethodNotAllowedException",
+            ApiError::Injected { status, .. } => match status.as_u16() {
+                429 => "TooManyRequestsException",
+                500 => "InternalServerErrorException",
+                503 => "ServiceUnavailableException",
+                _ => "InjectedFaultException",
+            },
+            ApiError::Internal(_) => "InternalServerErrorException",
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            ApiError::Injected { status, .. } => {
+                format!("Fault injected by the stand-in's test controls (status {status}).")
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let ApiError::Internal(message) = &self {
+            tracing::error!(%message, "request failed with an internal error");
+        }
+
+        let body = json!({
+            "errors": [{
+                "id": self.error_id(),
+                "status": status.as_u16().to_string(),
+                "title": status.canonical_reason().unwrap_or("Error"),
+                "detail": self.detail(),
+            }]
+        });
+        let mut response = (status, Json(body)).into_response();
+
+        let headers = response.headers_mut();
+        if matches!(self, ApiError::NotAuthenticated(_)) {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let ApiError::Injected {
+            retry_after: Some(seconds),
+            ..
+        } = self
+        {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
