@@ -18,8 +18,19 @@ pub enum Credentials {
         /// The account password.
         password: String,
     },
-    /// An OAuth access token sent as `Authorization: Bearer`.
+    /// An OAuth access token sent as `Authorization: Bearer`, used as long as it works.
     Bearer(String),
+    /// OAuth with a refresh token: access tokens are obtained from `POST /oauth/token` and
+    /// refreshed when PhotoShelter rejects them. Refresh tokens may rotate; the sync keeps the
+    /// latest one in D1.
+    OAuth {
+        /// The refresh token to start from.
+        refresh_token: String,
+        /// The OAuth client id.
+        client_id: String,
+        /// The OAuth client secret.
+        client_secret: String,
+    },
 }
 
 /// Settings of the PhotoShelter connector.
@@ -93,6 +104,24 @@ fn parse_number(
     }
 }
 
+/// Picks the login method: OAuth refresh token, else a bearer access token, else email and
+/// password.
+fn credentials(var: &impl Fn(&str) -> Option<String>) -> Result<Credentials, ConfigError> {
+    if let Some(refresh_token) = var("PHOTOSHELTER_OAUTH_REFRESH_TOKEN") {
+        let client_id =
+            var("PHOTOSHELTER_OAUTH_CLIENT_ID").ok_or(ConfigError::Missing("PHOTOSHELTER_OAUTH_CLIENT_ID"))?;
+        let client_secret =
+            var("PHOTOSHELTER_OAUTH_CLIENT_SECRET").ok_or(ConfigError::Missing("PHOTOSHELTER_OAUTH_CLIENT_SECRET"))?;
+        return Ok(Credentials::OAuth { refresh_token, client_id, client_secret });
+    }
+    if let Some(token) = var("PHOTOSHELTER_ACCESS_TOKEN") {
+        return Ok(Credentials::Bearer(token));
+    }
+    let email = var("PHOTOSHELTER_EMAIL").ok_or(ConfigError::Missing("PHOTOSHELTER_EMAIL"))?;
+    let password = var("PHOTOSHELTER_PASSWORD").ok_or(ConfigError::Missing("PHOTOSHELTER_PASSWORD"))?;
+    Ok(Credentials::Password { email, password })
+}
+
 fn photoshelter_config(var: &impl Fn(&str) -> Option<String>) -> Result<PhotoShelterConfig, ConfigError> {
     let base_url = var("PHOTOSHELTER_BASE_URL").ok_or(ConfigError::Missing("PHOTOSHELTER_BASE_URL"))?;
     if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
@@ -102,13 +131,7 @@ fn photoshelter_config(var: &impl Fn(&str) -> Option<String>) -> Result<PhotoShe
         });
     }
     let api_key = var("PHOTOSHELTER_API_KEY").ok_or(ConfigError::Missing("PHOTOSHELTER_API_KEY"))?;
-    let credentials = match (var("PHOTOSHELTER_ACCESS_TOKEN"), var("PHOTOSHELTER_EMAIL"), var("PHOTOSHELTER_PASSWORD"))
-    {
-        (Some(token), _, _) => Credentials::Bearer(token),
-        (None, Some(email), Some(password)) => Credentials::Password { email, password },
-        (None, None, _) => return Err(ConfigError::Missing("PHOTOSHELTER_EMAIL")),
-        (None, Some(_), None) => return Err(ConfigError::Missing("PHOTOSHELTER_PASSWORD")),
-    };
+    let credentials = credentials(var)?;
     let org_id = match var("PHOTOSHELTER_ORG_ID") {
         None => None,
         Some(text) => Some(text.parse().map_err(|e: loci_shared::ids::InvalidId| ConfigError::Invalid {

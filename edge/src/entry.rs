@@ -134,7 +134,7 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let result = async {
         let config = read_config(&env)?;
         let db = D1::new(env.d1("DB")?);
-        crate::sync::run_step(&db, &FetchTransport, &config, &now, false)
+        crate::sync::run_step(&db, &FetchTransport, &config, &now, crate::sync::StepOptions::default())
             .await
             .map_err(|e| worker::Error::RustError(e.to_string()))
     }

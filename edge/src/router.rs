@@ -106,8 +106,8 @@ async fn route<D: Database, T: Transport>(app: &App<'_, D, T>, request: &ApiRequ
             authorize_admin(app.config, request)?;
             match request.method {
                 Method::Post => {
-                    let restart = request.query_pairs().iter().any(|(k, v)| k == "restart" && v == "true");
-                    match sync::run_step(app.db, app.transport, app.config, &app.clock, restart).await {
+                    let options = sync_options(&request.query_pairs())?;
+                    match sync::run_step(app.db, app.transport, app.config, &app.clock, options).await {
                         Ok(status) => Ok(ApiResponse::json(200, &status)),
                         Err(sync::SyncError::Storage(error)) => Err(ApiError::Storage(error)),
                         Err(error @ sync::SyncError::NotConfigured(_)) => Ok(ApiResponse::json(
@@ -155,6 +155,35 @@ async fn route<D: Database, T: Transport>(app: &App<'_, D, T>, request: &ApiRequ
         }
         _ => Err(ApiError::RouteNotFound(path.chars().take(100).collect())),
     }
+}
+
+/// Reads `restart=true|false` and `mode=incremental|full` for `POST /v1/admin/sync`.
+fn sync_options(pairs: &[(String, String)]) -> Result<sync::StepOptions, ApiError> {
+    let mut options = sync::StepOptions::default();
+    for (name, value) in pairs {
+        match (name.as_str(), value.as_str()) {
+            ("restart", "true") => options.restart = true,
+            ("restart", "false") => options.restart = false,
+            ("mode", "full") => options.mode = sync::SyncMode::Full,
+            ("mode", "incremental") => options.mode = sync::SyncMode::Incremental,
+            ("restart", other) => {
+                return Err(QueryError::Invalid {
+                    parameter: "restart",
+                    reason: format!("`{other}` is not `true` or `false`"),
+                }
+                .into())
+            }
+            ("mode", other) => {
+                return Err(QueryError::Invalid {
+                    parameter: "mode",
+                    reason: format!("`{other}` is not `incremental` or `full`"),
+                }
+                .into())
+            }
+            (other, _) => return Err(QueryError::Unknown(other.chars().take(40).collect()).into()),
+        }
+    }
+    Ok(options)
 }
 
 /// Compares two strings in time that depends only on their lengths.

@@ -18,8 +18,9 @@
 
 use std::collections::BTreeSet;
 
-use loci_shared::rights::source::GalleryAccess;
-use loci_shared::time::{format_instant, Millis};
+use loci_shared::rights::source::{describe_gallery_modes, visibility_of, GalleryAccess, GALLERY_MODES_KEY};
+use loci_shared::rights::Rights;
+use loci_shared::time::{format_instant, format_photoshelter, Millis};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -36,6 +37,10 @@ const MAX_SKIP_REASONS: usize = 100;
 const MAX_JSON_PARAM_BYTES: usize = 90_000;
 /// Wall-clock budget of one step; pages are not started after it.
 const STEP_BUDGET_MS: Millis = 20_000;
+/// Media ids per request when an incremental run lists what PhotoShelter still holds.
+const PRUNE_PER_PAGE: u32 = 1000;
+/// Assets whose visibility one step recomputes.
+const VISIBILITY_PER_PAGE: i64 = 500;
 /// Children of one collection fetched per request.
 const CHILDREN_PER_PAGE: u32 = 1000;
 
@@ -70,6 +75,9 @@ struct RunRow {
     total_assets: Option<i64>,
     skipped_reasons: String,
     error: Option<String>,
+    mode: String,
+    since: Option<i64>,
+    deleted: i64,
 }
 
 /// Counts of what a run stored so far.
@@ -85,6 +93,8 @@ pub struct SyncCounts {
     pub skipped: i64,
     /// HTTP requests made to PhotoShelter.
     pub requests: i64,
+    /// Assets removed because PhotoShelter no longer lists them (incremental runs).
+    pub deleted: i64,
 }
 
 /// The state of the latest sync run, as `/v1/admin/sync` reports it.
@@ -94,6 +104,10 @@ pub struct SyncStatus {
     pub run_id: i64,
     /// The catalog generation the run writes.
     pub generation: i64,
+    /// `full` or `incremental`.
+    pub mode: String,
+    /// For incremental runs: media modified at or after this instant (RFC 3339) are read.
+    pub since: Option<String>,
     /// `running`, `succeeded` or `failed`.
     pub state: String,
     /// The current phase.
@@ -131,7 +145,10 @@ impl From<RunRow> for SyncStatus {
                 assets: run.assets,
                 skipped: run.skipped,
                 requests: run.requests,
+                deleted: run.deleted,
             },
+            since: run.since.map(format_instant),
+            mode: run.mode,
             total_assets: run.total_assets,
             started_at: format_instant(run.started_at),
             finished_at: run.finished_at.map(format_instant),
@@ -150,10 +167,36 @@ pub async fn latest_status(db: &impl Database) -> Result<Option<SyncStatus>, DbE
     Ok(latest_run(db).await?.map(SyncStatus::from))
 }
 
-async fn start_run(db: &impl Database, now: Millis) -> Result<RunRow, DbError> {
+/// The kind of sync run to start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncMode {
+    /// Re-read the whole library.
+    Full,
+    /// Copy the active catalog and read only what changed since it was synced.
+    Incremental,
+}
+
+/// The phases of each mode, in order.
+fn phases(mode: &str) -> &'static [&'static str] {
+    match mode {
+        "incremental" => &["copy", "galleries", "collections", "media", "prune", "visibility", "finalize"],
+        _ => &["galleries", "collections", "media", "finalize"],
+    }
+}
+
+fn next_phase(mode: &str, phase: &str) -> &'static str {
+    let list = phases(mode);
+    list.iter().position(|p| *p == phase).and_then(|i| list.get(i + 1)).copied().unwrap_or("finalize")
+}
+
+async fn start_run(db: &impl Database, now: Millis, requested: SyncMode) -> Result<RunRow, DbError> {
     #[derive(Deserialize)]
     struct Max {
         generation: Option<i64>,
+    }
+    #[derive(Deserialize)]
+    struct Newest {
+        modified_at: Option<i64>,
     }
     let max: Option<Max> = query_optional(
         db,
@@ -164,9 +207,30 @@ async fn start_run(db: &impl Database, now: Millis) -> Result<RunRow, DbError> {
     )
     .await?;
     let generation = max.and_then(|m| m.generation).unwrap_or(0) + 1;
+
+    // An incremental run reads media modified since the newest change the active catalog holds,
+    // on PhotoShelter's own clock, so clock differences between the two systems do not matter.
+    let since = match (requested, crate::catalog::active_catalog(db).await?) {
+        (SyncMode::Incremental, Some(active)) => {
+            let newest: Option<Newest> = query_optional(
+                db,
+                Statement::new(
+                    "SELECT MAX(modified_at) AS modified_at FROM assets WHERE generation = ?1",
+                    vec![active.generation.into()],
+                ),
+            )
+            .await?;
+            newest.and_then(|n| n.modified_at)
+        }
+        _ => None,
+    };
+    let (mode, first_phase) = match since {
+        Some(_) => ("incremental", "copy"),
+        None => ("full", "galleries"),
+    };
     db.batch(vec![Statement::new(
-        "INSERT INTO sync_runs (generation, state, phase, page, started_at, updated_at) VALUES (?1, 'running', 'galleries', 1, ?2, ?2)",
-        vec![generation.into(), now.into()],
+        "INSERT INTO sync_runs (generation, state, phase, page, started_at, updated_at, mode, since) VALUES (?1, 'running', ?3, 1, ?2, ?2, ?4, ?5)",
+        vec![generation.into(), now.into(), first_phase.into(), mode.into(), since.into()],
     )])
     .await?;
     latest_run(db).await?.ok_or_else(|| DbError::Query("the new sync run was not stored".to_owned()))
@@ -200,7 +264,7 @@ fn bulk(sql: &str, generation: i64, values: Vec<Value>) -> Vec<Statement> {
 /// What one page changed, applied to the run in the page's transaction.
 #[derive(Default)]
 struct Progress {
-    next_phase: Option<&'static str>,
+    phase_done: bool,
     collections: i64,
     galleries: i64,
     assets: i64,
@@ -216,9 +280,10 @@ fn progress_statement(run: &RunRow, progress: &Progress, requests: i64, now: Mil
             reasons.push(skip.to_string());
         }
     }
-    let (phase, page) = match progress.next_phase {
-        Some(phase) => (phase.to_owned(), 1),
-        None => (run.phase.clone(), run.page + 1),
+    let (phase, page) = if progress.phase_done {
+        (next_phase(&run.mode, &run.phase).to_owned(), 1)
+    } else {
+        (run.phase.clone(), run.page + 1)
     };
     Statement::new(
         "UPDATE sync_runs SET phase = ?2, page = ?3, collections = collections + ?4, galleries = galleries + ?5, \
@@ -260,9 +325,7 @@ async fn galleries_page<T: Transport>(
         }
     }
     progress.galleries = rows.len() as i64;
-    if page.is_last {
-        progress.next_phase = Some("collections");
-    }
+    progress.phase_done = page.is_last;
     let statements = bulk(
         "INSERT OR REPLACE INTO galleries (generation, id, name, description, collection_id, mode, is_listed, key_image_id, asset_count, modified_at) \
          SELECT ?1, value ->> '$.id', value ->> '$.name', value ->> '$.description', NULL, value ->> '$.mode', \
@@ -313,9 +376,7 @@ async fn collections_page<T: Transport>(
         rows.push(json!({"id": collection.id, "name": collection.name}));
     }
     progress.collections = rows.len() as i64;
-    if page.is_last {
-        progress.next_phase = Some("media");
-    }
+    progress.phase_done = page.is_last;
     statements.extend(bulk(
         "INSERT OR REPLACE INTO collections (generation, id, name) SELECT ?1, value ->> '$.id', value ->> '$.name' FROM json_each(?2)",
         run.generation,
@@ -354,11 +415,11 @@ async fn media_page<D: Database, T: Transport>(
     photoshelter: &PhotoShelterConfig,
     run: &RunRow,
 ) -> Result<Result<(Vec<Statement>, Progress), DbError>, PhotoShelterError> {
-    let filter = match &photoshelter.org_id {
-        Some(org) => format!("org_id={org}"),
-        None => "media_type=image,video,audio,doc".to_owned(),
-    };
-    let query = format!("{filter}&sort_by=upload_time&sort_dir=asc&include=iptc,custom-metadata,galleries");
+    let filter = media_filter(photoshelter);
+    let mut query = format!("{filter}&sort_by=upload_time&sort_dir=asc&include=iptc,custom-metadata,galleries");
+    if let Some(since) = run.since {
+        query.push_str(&format!("&modify_start={}", format_photoshelter(since).replace(' ', "%20")));
+    }
     let page = client.get_page("/media", &query, run.page as u32, photoshelter.per_page).await?;
 
     let mut progress = Progress { total_assets: page.total.map(|t| t as i64), ..Progress::default() };
@@ -412,18 +473,27 @@ async fn media_page<D: Database, T: Transport>(
         }));
     }
     progress.assets = assets.len() as i64;
-    if page.is_last {
-        progress.next_phase = Some("finalize");
-    }
+    progress.phase_done = page.is_last;
 
-    let mut statements = bulk(
+    // Rows of media read again (incremental runs) are replaced whole, memberships and terms too.
+    let changed: Vec<Value> = assets.iter().map(|a| a["id"].clone()).collect();
+    let mut statements = Vec::new();
+    for chunk in json_chunks(changed) {
+        for table in ["asset_terms", "gallery_assets"] {
+            statements.push(Statement::new(
+                format!("DELETE FROM {table} WHERE generation = ?1 AND asset_id IN (SELECT value FROM json_each(?2))"),
+                vec![run.generation.into(), chunk.clone().into()],
+            ));
+        }
+    }
+    statements.extend(bulk(
         "INSERT OR REPLACE INTO assets (generation, id, title, creator, caption, credit, copyright, width, height, keywords, galleries, collections, rights, licence_end, modified_at) \
          SELECT ?1, value ->> '$.id', value ->> '$.title', value ->> '$.creator', value ->> '$.caption', value ->> '$.credit', \
          value ->> '$.copyright', value ->> '$.width', value ->> '$.height', value -> '$.keywords', value -> '$.galleries', \
          value -> '$.collections', value -> '$.rights', value ->> '$.licence_end', value ->> '$.modified_at' FROM json_each(?2)",
         run.generation,
         assets,
-    );
+    ));
     statements.extend(bulk(
         "INSERT OR IGNORE INTO gallery_assets (generation, gallery_id, asset_id, position) \
          SELECT ?1, value ->> '$[0]', value ->> '$[1]', value ->> '$[2]' FROM json_each(?2)",
@@ -438,9 +508,145 @@ async fn media_page<D: Database, T: Transport>(
     Ok(Ok((statements, progress)))
 }
 
+/// Copies the active generation's assets, memberships and terms into the run's generation,
+/// so an incremental run only has to apply what changed.
+fn copy_statements(run: &RunRow, active: i64) -> Vec<Statement> {
+    let params = || vec![SqlValue::Integer(run.generation), SqlValue::Integer(active)];
+    vec![
+        Statement::new(
+            "INSERT OR REPLACE INTO assets (generation, id, title, creator, caption, credit, copyright, width, height, keywords, galleries, collections, rights, licence_end, modified_at) \
+             SELECT ?1, id, title, creator, caption, credit, copyright, width, height, keywords, galleries, collections, rights, licence_end, modified_at \
+             FROM assets WHERE generation = ?2",
+            params(),
+        ),
+        Statement::new(
+            "INSERT OR IGNORE INTO asset_terms (generation, term, asset_id) SELECT ?1, term, asset_id FROM asset_terms WHERE generation = ?2",
+            params(),
+        ),
+        Statement::new(
+            "INSERT OR IGNORE INTO gallery_assets (generation, gallery_id, asset_id, position) SELECT ?1, gallery_id, asset_id, position FROM gallery_assets WHERE generation = ?2",
+            params(),
+        ),
+    ]
+}
+
+/// Records which media PhotoShelter still lists (ids only), so finalize can drop the others.
+async fn prune_page<T: Transport>(
+    client: &Client<'_, T>,
+    photoshelter: &PhotoShelterConfig,
+    run: &RunRow,
+) -> Result<(Vec<Statement>, Progress), PhotoShelterError> {
+    let query = format!("{}&sort_by=upload_time&sort_dir=asc", media_filter(photoshelter));
+    let page = client.get_page("/media", &query, run.page as u32, PRUNE_PER_PAGE).await?;
+    let ids: Vec<Value> = page.items.iter().filter_map(|item| item.get("id").cloned()).collect();
+    let progress = Progress { phase_done: page.is_last, ..Progress::default() };
+    let statements = json_chunks(ids)
+        .into_iter()
+        .map(|chunk| {
+            Statement::new(
+                "INSERT OR IGNORE INTO sync_seen (run_id, id) SELECT ?1, value FROM json_each(?2)",
+                vec![run.id.into(), chunk.into()],
+            )
+        })
+        .collect();
+    Ok((statements, progress))
+}
+
+#[derive(Deserialize)]
+struct RightsRow {
+    id: String,
+    galleries: String,
+    rights: String,
+}
+
+/// Recomputes the visibility part of the rights of assets held by galleries whose mode or
+/// listing changed (or that disappeared) since the active generation, a page at a time.
+async fn visibility_page(db: &impl Database, run: &RunRow, active: i64) -> Result<(Vec<Statement>, Progress), DbError> {
+    let affected: Vec<RightsRow> = query_as(
+        db,
+        Statement::new(
+            "WITH changed AS (SELECT old.id FROM galleries old LEFT JOIN galleries new ON new.generation = ?1 AND new.id = old.id \
+             WHERE old.generation = ?2 AND (new.id IS NULL OR new.mode <> old.mode OR new.is_listed <> old.is_listed)) \
+             SELECT a.id, a.galleries, a.rights FROM assets a WHERE a.generation = ?1 AND a.id IN \
+             (SELECT asset_id FROM gallery_assets WHERE generation = ?1 AND gallery_id IN (SELECT id FROM changed)) \
+             ORDER BY a.id LIMIT ?3 OFFSET ?4",
+            vec![run.generation.into(), active.into(), VISIBILITY_PER_PAGE.into(), ((run.page - 1) * VISIBILITY_PER_PAGE).into()],
+        ),
+    )
+    .await?;
+
+    let gallery_ids: BTreeSet<String> = affected
+        .iter()
+        .flat_map(|row| serde_json::from_str::<Vec<String>>(&row.galleries).unwrap_or_default())
+        .collect();
+    let mut modes = std::collections::HashMap::new();
+    for chunk in json_chunks(gallery_ids.into_iter().map(Value::from).collect()) {
+        let infos: Vec<GalleryInfo> = query_as(
+            db,
+            Statement::new(
+                "SELECT id, mode, is_listed, collection_id FROM galleries WHERE generation = ?1 AND id IN (SELECT value FROM json_each(?2))",
+                vec![run.generation.into(), chunk.into()],
+            ),
+        )
+        .await?;
+        modes.extend(
+            infos.into_iter().map(|g| (g.id.clone(), GalleryAccess { mode: g.mode, is_listed: g.is_listed != 0 })),
+        );
+    }
+
+    let mut updates = Vec::new();
+    for row in &affected {
+        let Ok(mut rights) = serde_json::from_str::<Rights>(&row.rights) else { continue };
+        let access: Vec<GalleryAccess> = serde_json::from_str::<Vec<String>>(&row.galleries)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|g| modes.get(g).cloned())
+            .collect();
+        rights.visibility = visibility_of(&access);
+        rights.raw.insert(GALLERY_MODES_KEY.to_owned(), describe_gallery_modes(&access));
+        updates.push(json!({"id": row.id, "rights": rights}));
+    }
+    let progress = Progress { phase_done: (affected.len() as i64) < VISIBILITY_PER_PAGE, ..Progress::default() };
+    let statements = json_chunks(updates)
+        .into_iter()
+        .map(|chunk| {
+            Statement::new(
+                "UPDATE assets SET rights = (SELECT value -> '$.rights' FROM json_each(?2) WHERE value ->> '$.id' = assets.id) \
+                 WHERE generation = ?1 AND id IN (SELECT value ->> '$.id' FROM json_each(?2))",
+                vec![run.generation.into(), chunk.into()],
+            )
+        })
+        .collect();
+    Ok((statements, progress))
+}
+
+/// Drops media PhotoShelter no longer lists, and memberships of galleries that are gone.
+fn prune_statements(run: &RunRow) -> Vec<Statement> {
+    let params = || vec![SqlValue::Integer(run.generation), SqlValue::Integer(run.id)];
+    let unseen = "NOT IN (SELECT id FROM sync_seen WHERE run_id = ?2)";
+    vec![
+        Statement::new(format!("UPDATE sync_runs SET deleted = (SELECT COUNT(*) FROM assets WHERE generation = ?1 AND id {unseen}) WHERE id = ?2"), params()),
+        Statement::new(format!("DELETE FROM assets WHERE generation = ?1 AND id {unseen}"), params()),
+        Statement::new(format!("DELETE FROM asset_terms WHERE generation = ?1 AND asset_id {unseen}"), params()),
+        Statement::new(
+            format!("DELETE FROM gallery_assets WHERE generation = ?1 AND (asset_id {unseen} OR gallery_id NOT IN (SELECT id FROM galleries WHERE generation = ?1))"),
+            params(),
+        ),
+        Statement::new("DELETE FROM sync_seen WHERE run_id = ?2", params()),
+    ]
+}
+
+fn media_filter(photoshelter: &PhotoShelterConfig) -> String {
+    match &photoshelter.org_id {
+        Some(org) => format!("org_id={org}"),
+        None => "media_type=image,video,audio,doc".to_owned(),
+    }
+}
+
 async fn finalize(db: &impl Database, run: &RunRow, now: Millis) -> Result<(), DbError> {
     let generation = SqlValue::Integer(run.generation);
-    db.batch(vec![
+    let mut statements = if run.mode == "incremental" { prune_statements(run) } else { Vec::new() };
+    statements.extend(vec![
         Statement::new(
             "INSERT OR REPLACE INTO term_stats (generation, term, asset_count) SELECT generation, term, COUNT(*) FROM asset_terms WHERE generation = ?1 GROUP BY term",
             vec![generation.clone()],
@@ -460,8 +666,8 @@ async fn finalize(db: &impl Database, run: &RunRow, now: Millis) -> Result<(), D
             "UPDATE sync_runs SET state = 'succeeded', phase = 'done', finished_at = ?2, updated_at = ?2, error = NULL WHERE id = ?1",
             vec![run.id.into(), now.into()],
         ),
-    ])
-    .await?;
+    ]);
+    db.batch(statements).await?;
 
     // NOTE: one DELETE per table is fine for catalogs of this size (tens of thousands of
     // assets); much larger libraries would need the clean-up spread over several invocations.
@@ -472,81 +678,143 @@ async fn finalize(db: &impl Database, run: &RunRow, now: Millis) -> Result<(), D
     db.batch(cleanup.collect()).await
 }
 
+/// What a caller asks of [`run_step`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepOptions {
+    /// Abandon an unfinished run and start a new one.
+    pub restart: bool,
+    /// The mode of a run started by this step. An incremental run needs an active catalog;
+    /// without one the run is full.
+    pub mode: SyncMode,
+}
+
+impl Default for StepOptions {
+    fn default() -> Self {
+        StepOptions { restart: false, mode: SyncMode::Incremental }
+    }
+}
+
+/// The key under which a rotated OAuth refresh token is kept in `connector_state`.
+const REFRESH_TOKEN_KEY: &str = "photoshelter_refresh_token";
+
+async fn stored_refresh_token(db: &impl Database) -> Result<Option<String>, DbError> {
+    #[derive(Deserialize)]
+    struct Stored {
+        value: String,
+    }
+    let stored: Option<Stored> = query_optional(
+        db,
+        Statement::new("SELECT value FROM connector_state WHERE key = ?1", vec![REFRESH_TOKEN_KEY.into()]),
+    )
+    .await?;
+    Ok(stored.map(|s| s.value))
+}
+
+/// Keeps a refresh token PhotoShelter rotated, in the same transaction as the page's rows.
+fn refresh_token_statement<T: Transport>(client: &Client<'_, T>, now: Millis) -> Option<Statement> {
+    client.rotated_refresh_token().map(|token| {
+        Statement::new(
+            "INSERT INTO connector_state (key, value, updated_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            vec![REFRESH_TOKEN_KEY.into(), token.into(), now.into()],
+        )
+    })
+}
+
+/// Picks the run to work on: the running one, the failed one (resumed), or a new one.
+async fn current_run(db: &impl Database, options: StepOptions, now: Millis) -> Result<RunRow, DbError> {
+    match latest_run(db).await? {
+        Some(run) if run.state == "running" && !options.restart => Ok(run),
+        Some(run) if run.state == "failed" && !options.restart => {
+            let reason = run.error.as_deref().unwrap_or("an unknown error");
+            crate::log::info(&format!(
+                "sync run {} resumes at {} page {} after: {reason}",
+                run.id, run.phase, run.page
+            ));
+            db.batch(vec![Statement::new(
+                "UPDATE sync_runs SET state = 'running', error = NULL, updated_at = ?2 WHERE id = ?1",
+                vec![run.id.into(), now.into()],
+            )])
+            .await?;
+            Ok(RunRow { state: "running".to_owned(), error: None, ..run })
+        }
+        latest => {
+            if let Some(old) = latest.filter(|run| run.state != "succeeded") {
+                db.batch(vec![Statement::new(
+                    "UPDATE sync_runs SET state = 'failed', error = 'abandoned by a restart', finished_at = ?2 WHERE id = ?1",
+                    vec![old.id.into(), now.into()],
+                )])
+                .await?;
+            }
+            let run = start_run(db, now, options.mode).await?;
+            crate::log::info(&format!(
+                "sync run {} ({}) started, writing generation {}",
+                run.id, run.mode, run.generation
+            ));
+            Ok(run)
+        }
+    }
+}
+
 /// Does one bounded step of the current sync run, starting a new run when the latest one
-/// succeeded (or none exists) and resuming it when it failed; `restart` abandons an unfinished
-/// run and starts over. Returns the run's status after the step.
+/// succeeded (or none exists) and resuming it when it failed; `options.restart` abandons an
+/// unfinished run and starts over. Returns the run's status after the step.
 pub async fn run_step<D: Database, T: Transport>(
     db: &D,
     transport: &T,
     config: &Config,
     clock: &impl Fn() -> Millis,
-    restart: bool,
+    options: StepOptions,
 ) -> Result<SyncStatus, SyncError> {
     let photoshelter = config.photoshelter.as_ref().map_err(|e| SyncError::NotConfigured(e.clone()))?;
     let started = clock();
+    let mut run = current_run(db, options, started).await?;
+    let active = crate::catalog::active_catalog(db).await?.map(|c| c.generation);
+    let client = Client::with_stored_refresh_token(photoshelter, transport, stored_refresh_token(db).await?);
 
-    let mut run = match latest_run(db).await? {
-        Some(run) if run.state == "running" && !restart => run,
-        Some(run) if run.state == "failed" && !restart => {
-            crate::log::info(&format!(
-                "sync run {} resumes at {} page {} after: {}",
-                run.id,
-                run.phase,
-                run.page,
-                run.error.as_deref().unwrap_or("?")
-            ));
-            db.batch(vec![Statement::new(
-                "UPDATE sync_runs SET state = 'running', error = NULL, updated_at = ?2 WHERE id = ?1",
-                vec![run.id.into(), started.into()],
-            )])
-            .await?;
-            RunRow { state: "running".to_owned(), error: None, ..run }
-        }
-        latest => {
-            if let Some(old) = latest.filter(|run| run.state != "succeeded") {
-                db.batch(vec![Statement::new("UPDATE sync_runs SET state = 'failed', error = 'abandoned by a restart', finished_at = ?2 WHERE id = ?1", vec![old.id.into(), started.into()])]).await?;
-            }
-            let run = start_run(db, started).await?;
-            crate::log::info(&format!("sync run {} started, writing generation {}", run.id, run.generation));
-            run
-        }
-    };
-
-    let client = Client::new(photoshelter, transport);
     let mut pages = 0;
     while run.state == "running" && pages < photoshelter.pages_per_step && clock() - started < STEP_BUDGET_MS {
         let requests_before = client.requests();
-        let outcome = match run.phase.as_str() {
-            "galleries" => galleries_page(&client, photoshelter, &run).await.map(Ok),
-            "collections" => collections_page(&client, photoshelter, &run).await.map(Ok),
-            "media" => media_page(db, &client, config, photoshelter, &run).await,
-            "finalize" => {
+        let outcome = match (run.phase.as_str(), active) {
+            ("copy", Some(active)) => {
+                Ok(Ok((copy_statements(&run, active), Progress { phase_done: true, ..Progress::default() })))
+            }
+            ("copy", None) | ("visibility", None) => {
+                Ok(Ok((Vec::new(), Progress { phase_done: true, ..Progress::default() })))
+            }
+            ("galleries", _) => galleries_page(&client, photoshelter, &run).await.map(Ok),
+            ("collections", _) => collections_page(&client, photoshelter, &run).await.map(Ok),
+            ("media", _) => media_page(db, &client, config, photoshelter, &run).await,
+            ("prune", _) => prune_page(&client, photoshelter, &run).await.map(Ok),
+            ("visibility", Some(active)) => Ok(visibility_page(db, &run, active).await),
+            ("finalize", _) => {
                 finalize(db, &run, clock()).await?;
                 crate::log::info(&format!("sync run {} succeeded: generation {} is active", run.id, run.generation));
                 break;
             }
-            other => {
-                return Err(SyncError::Storage(DbError::Decode(format!(
-                    "sync run {} has an unknown phase `{other}`",
-                    run.id
-                ))));
+            (other, _) => {
+                let message = format!("sync run {} has an unknown phase `{other}`", run.id);
+                return Err(SyncError::Storage(DbError::Decode(message)));
             }
         };
         let requests = i64::from(client.requests() - requests_before);
+        let token_statement = refresh_token_statement(&client, clock());
 
         match outcome {
             Ok(Ok((mut statements, progress))) => {
                 statements.push(progress_statement(&run, &progress, requests, clock()));
+                statements.extend(token_statement);
                 db.batch(statements).await?;
             }
             Ok(Err(storage)) => return Err(storage.into()),
             Err(error) => {
                 crate::log::error(&format!("sync run {} failed at {} page {}: {error}", run.id, run.phase, run.page));
-                db.batch(vec![Statement::new(
+                let mut statements = vec![Statement::new(
                     "UPDATE sync_runs SET state = 'failed', error = ?2, requests = requests + ?3, updated_at = ?4 WHERE id = ?1",
                     vec![run.id.into(), error.to_string().into(), requests.into(), clock().into()],
-                )])
-                .await?;
+                )];
+                statements.extend(token_statement);
+                db.batch(statements).await?;
             }
         }
         pages += 1;

@@ -14,7 +14,7 @@ use loci_edge::db::sqlite::SqliteDatabase;
 use loci_edge::http::{ApiRequest, ApiResponse, Method};
 use loci_edge::outbound::native::NativeTransport;
 use loci_edge::router::{handle, App};
-use loci_edge::sync::{run_step, SyncStatus};
+use loci_edge::sync::{run_step, StepOptions, SyncStatus};
 use loci_shared::time::{parse_instant, Millis};
 use loci_standin::auth::Credentials;
 use loci_standin::state::AppState;
@@ -121,10 +121,15 @@ impl Edge {
         self.call(request)
     }
 
-    /// One sync step, as the admin endpoint runs it.
+    /// Runs one sync step, as the admin endpoint does.
     pub fn sync_step(&self, restart: bool) -> SyncStatus {
+        self.sync_step_with(StepOptions { restart, ..StepOptions::default() })
+    }
+
+    /// Runs one sync step with explicit options.
+    pub fn sync_step_with(&self, options: StepOptions) -> SyncStatus {
         let now = self.now;
-        futures_executor::block_on(run_step(&self.db, &self.transport, &self.config, &move || now, restart))
+        futures_executor::block_on(run_step(&self.db, &self.transport, &self.config, &move || now, options))
             .expect("sync step runs")
     }
 

@@ -47,6 +47,16 @@ pub struct RightsSource {
     pub galleries: Vec<GalleryAccess>,
 }
 
+/// The key of the gallery modes in [`Rights::raw`].
+pub const GALLERY_MODES_KEY: &str = "gallery modes";
+
+/// The gallery modes as kept for audit, such as `everyone, private (unlisted)`.
+pub fn describe_gallery_modes(galleries: &[GalleryAccess]) -> String {
+    let modes: Vec<String> =
+        galleries.iter().map(|g| format!("{}{}", g.mode, if g.is_listed { "" } else { " (unlisted)" })).collect();
+    modes.join(", ")
+}
+
 /// Channels every site knows; a site may configure more.
 pub fn default_channels() -> BTreeSet<Channel> {
     ["web", "email", "social", "partner"].iter().filter_map(|name| name.parse().ok()).collect()
@@ -105,7 +115,10 @@ fn parse_flag(raw: Option<&str>) -> Field<bool> {
     }
 }
 
-fn visibility(galleries: &[GalleryAccess]) -> Visibility {
+/// The visibility of an asset held by these galleries: public when one of them is public and
+/// listed, unknown when a mode is not one PhotoShelter documents, else permission-only or
+/// private.
+pub fn visibility_of(galleries: &[GalleryAccess]) -> Visibility {
     if galleries.iter().any(|g| g.mode == "everyone" && g.is_listed) {
         return Visibility::Public;
     }
@@ -159,7 +172,7 @@ impl RightsSource {
             territory: parse_territory(present(&self.territory)),
             model_release: parse_flag(present(&self.model_released)),
             property_release: parse_flag(present(&self.property_released)),
-            visibility: visibility(&self.galleries),
+            visibility: visibility_of(&self.galleries),
             copyright: present(&self.copyright).map(str::to_owned),
             credit: present(&self.credit).map(str::to_owned),
             raw,
