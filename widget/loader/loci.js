@@ -1,0 +1,151 @@
+// The loci widget loader: the one file a publisher's page includes.
+//
+//   <script src="https://loci.example.com/dist/loci.js" async
+//           data-placement="article-related" data-context="asset:I000000000N00530"></script>
+//
+// For every such script on the page, including scripts added after the page loaded, the
+// loader inserts a <div class="loci-widget"> right after the script and mounts one widget in
+// it. The widget module (loci_widget.js and its .wasm, next to this file) is imported once,
+// and all widgets of a page view share one random page id. The endpoint is the script's
+// origin unless data-endpoint names another. The loader never throws into the page: each
+// failure is caught and written once with console.warn.
+(() => {
+  "use strict";
+
+  // Several copies of this script may run on one page. The first one does the work.
+  const GLOBAL_KEY = "__lociLoader";
+  if (window[GLOBAL_KEY]) {
+    window[GLOBAL_KEY].scan();
+    return;
+  }
+
+  const SCRIPT_NAME = /\/loci(\.min)?\.js$/;
+  const MODULE_FILE = "loci_widget.js";
+  const ATTRIBUTES = ["placement", "context", "count", "layout", "endpoint", "channel"];
+
+  const mounted = new WeakSet();
+  const warned = new Set();
+  let modulePromise = null;
+
+  const warnOnce = (key, message, error) => {
+    if (warned.has(key)) return;
+    warned.add(key);
+    try {
+      console.warn("loci: " + message, error === undefined ? "" : error);
+    } catch (_) {
+      // A page that replaced console.warn with something that throws gets no warning.
+    }
+  };
+
+  // A random id for this page view: 32 hex digits, without dashes.
+  const createPageId = () => {
+    const cryptoApi = window.crypto;
+    if (cryptoApi && typeof cryptoApi.randomUUID === "function") {
+      return cryptoApi.randomUUID().replace(/-/g, "");
+    }
+    const bytes = new Uint8Array(16);
+    if (cryptoApi && typeof cryptoApi.getRandomValues === "function") {
+      cryptoApi.getRandomValues(bytes);
+    } else {
+      for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+    }
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  };
+  let pageId = "";
+  try {
+    pageId = createPageId();
+  } catch (error) {
+    warnOnce("page-id", "no page id could be created; events will carry none", error);
+  }
+
+  // Imports the widget module and runs its init once. Every widget waits on the same promise.
+  const loadModule = (scriptUrl) => {
+    if (!modulePromise) {
+      const moduleUrl = new URL(MODULE_FILE, scriptUrl).href;
+      modulePromise = import(moduleUrl).then((module) => module.default().then(() => module));
+    }
+    return modulePromise;
+  };
+
+  const isLoaderScript = (script) => {
+    if (!script.hasAttribute("data-placement") || !script.src) return false;
+    try {
+      return SCRIPT_NAME.test(new URL(script.src, document.baseURI).pathname);
+    } catch (_) {
+      return false;
+    }
+  };
+
+  // Copies the data attributes the widget reads. The widget validates them.
+  const readConfig = (script, scriptUrl) => {
+    const config = { pageId: pageId };
+    for (const name of ATTRIBUTES) {
+      const value = script.getAttribute("data-" + name);
+      if (value !== null) config[name] = value;
+    }
+    if (config.endpoint === undefined) config.endpoint = scriptUrl.origin;
+    return config;
+  };
+
+  // A script in <head> gets its widget at the end of <body>: nothing in <head> is displayed.
+  const insertHost = (script) => {
+    const host = document.createElement("div");
+    host.className = "loci-widget";
+    if (document.head && document.head.contains(script) && document.body) {
+      document.body.appendChild(host);
+    } else {
+      script.after(host);
+    }
+    return host;
+  };
+
+  const mountScript = (script) => {
+    if (mounted.has(script) || !isLoaderScript(script)) return;
+    mounted.add(script);
+    try {
+      const scriptUrl = new URL(script.src, document.baseURI);
+      const config = readConfig(script, scriptUrl);
+      const host = insertHost(script);
+      loadModule(scriptUrl).then(
+        (module) => {
+          try {
+            module.mount(host, config);
+          } catch (error) {
+            warnOnce("mount", "the widget could not be mounted", error);
+          }
+        },
+        (error) => warnOnce("load", "the widget module could not be loaded from " + scriptUrl.href, error),
+      );
+    } catch (error) {
+      warnOnce("setup", "the widget could not be set up", error);
+    }
+  };
+
+  const scan = () => {
+    try {
+      document.querySelectorAll("script[data-placement][src]").forEach(mountScript);
+    } catch (error) {
+      warnOnce("scan", "the page could not be scanned for widgets", error);
+    }
+  };
+
+  window[GLOBAL_KEY] = { scan: scan, pageId: pageId };
+  scan();
+
+  // Scripts added later, by the parser or by other scripts.
+  try {
+    new MutationObserver((records) => {
+      for (const record of records) {
+        for (const node of record.addedNodes) {
+          if (node.nodeName === "SCRIPT") {
+            mountScript(node);
+          } else if (node.querySelectorAll) {
+            node.querySelectorAll("script[data-placement][src]").forEach(mountScript);
+          }
+        }
+      }
+    }).observe(document.documentElement, { childList: true, subtree: true });
+  } catch (error) {
+    warnOnce("observe", "widgets added after the page loaded will not be mounted", error);
+  }
+})();
