@@ -26,12 +26,7 @@ const MEDIA_INCLUDES: [&str; 3] = ["iptc", "custom-metadata", "galleries"];
 const CONTAINER_SORTS: [&str; 3] = ["creation_time", "modification_time", "name"];
 
 /// Sort keys of `/galleries/{id}/children`; the first is the default.
-const GALLERY_CHILD_SORTS: [&str; 4] = [
-    "display_order",
-    "creation_time",
-    "modification_time",
-    "file_name",
-];
+const GALLERY_CHILD_SORTS: [&str; 4] = ["display_order", "creation_time", "modification_time", "file_name"];
 
 /// Sort keys of media search; the first is the default.
 const MEDIA_SORTS: [&str; 2] = ["upload_time", "file_name"];
@@ -46,41 +41,28 @@ fn single(data: Value) -> Json<Value> {
 
 fn find_media<'a>(library: &'a Library, id: &str) -> Result<&'a Media, ApiError> {
     check_id(IdKind::Media, id)?;
-    library
-        .media_by_id(id)
-        .ok_or_else(|| ApiError::NotFound(format!("media {id} not found")))
+    library.media_by_id(id).ok_or_else(|| ApiError::NotFound(format!("media {id} not found")))
 }
 
 fn find_gallery<'a>(library: &'a Library, id: &str) -> Result<&'a Gallery, ApiError> {
     check_id(IdKind::Gallery, id)?;
-    library
-        .gallery_by_id(id)
-        .ok_or_else(|| ApiError::NotFound(format!("gallery {id} not found")))
+    library.gallery_by_id(id).ok_or_else(|| ApiError::NotFound(format!("gallery {id} not found")))
 }
 
 fn find_collection<'a>(library: &'a Library, id: &str) -> Result<&'a Collection, ApiError> {
     check_id(IdKind::Collection, id)?;
-    library
-        .collection_by_id(id)
-        .ok_or_else(|| ApiError::NotFound(format!("collection {id} not found")))
+    library.collection_by_id(id).ok_or_else(|| ApiError::NotFound(format!("collection {id} not found")))
 }
 
 /// Checks the optional `collection_id` context of a gallery call: the collection must exist
 /// and contain the gallery.
-fn check_collection_context(
-    library: &Library,
-    params: &Params,
-    gallery: &Gallery,
-) -> Result<(), ApiError> {
+fn check_collection_context(library: &Library, params: &Params, gallery: &Gallery) -> Result<(), ApiError> {
     let Some(collection_id) = params.id("collection_id", IdKind::Collection)? else {
         return Ok(());
     };
     let collection = find_collection(library, collection_id)?;
     if library.collections[gallery.collection].id != collection.id {
-        return Err(ApiError::NotFound(format!(
-            "gallery {} is not in collection {collection_id}",
-            gallery.id
-        )));
+        return Err(ApiError::NotFound(format!("gallery {} is not in collection {collection_id}", gallery.id)));
     }
     Ok(())
 }
@@ -101,21 +83,11 @@ fn compare_containers(
 }
 
 fn gallery_key(gallery: &Gallery) -> (&str, NaiveDateTime, NaiveDateTime, &str) {
-    (
-        &gallery.name,
-        gallery.created_at,
-        gallery.modified_at,
-        &gallery.id,
-    )
+    (&gallery.name, gallery.created_at, gallery.modified_at, &gallery.id)
 }
 
 fn collection_key(collection: &Collection) -> (&str, NaiveDateTime, NaiveDateTime, &str) {
-    (
-        &collection.name,
-        collection.created_at,
-        collection.modified_at,
-        &collection.id,
-    )
+    (&collection.name, collection.created_at, collection.modified_at, &collection.id)
 }
 
 /// `GET /library`: the root collections.
@@ -124,7 +96,7 @@ pub async fn library_root(
     _session: OrgSession,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    list_collections(&state.library, &params)
+    list_collections(&state.library.read(), &params)
 }
 
 /// `GET /collections`: all collections (every collection is at the root).
@@ -133,7 +105,7 @@ pub async fn collections(
     _session: OrgSession,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    list_collections(&state.library, &params)
+    list_collections(&state.library.read(), &params)
 }
 
 fn list_collections(library: &Library, params: &Params) -> Result<Json<Value>, ApiError> {
@@ -142,12 +114,8 @@ fn list_collections(library: &Library, params: &Params) -> Result<Json<Value>, A
     let direction = params.sort_direction()?;
 
     let mut collections: Vec<&Collection> = library.collections.iter().collect();
-    collections.sort_by(|a, b| {
-        compare_containers(sort_by, direction, collection_key(a), collection_key(b))
-    });
-    Ok(Json(page_of(page, &collections, |collection| {
-        resources::collection(collection)
-    })))
+    collections.sort_by(|a, b| compare_containers(sort_by, direction, collection_key(a), collection_key(b)));
+    Ok(Json(page_of(page, &collections, |collection| resources::collection(collection))))
 }
 
 /// `GET /collections/{id}`.
@@ -156,7 +124,8 @@ pub async fn collection(
     _session: OrgSession,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let collection = find_collection(&state.library, &id)?;
+    let library = state.library.read();
+    let collection = find_collection(&library, &id)?;
     Ok(single(resources::collection(collection)))
 }
 
@@ -167,18 +136,12 @@ pub async fn collection_children(
     Path(id): Path<String>,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let library = &state.library;
+    let library = &*state.library.read();
     let collection = find_collection(library, &id)?;
     let page = PageRequest::from_params(&params)?;
 
-    let children: Vec<&Gallery> = collection
-        .galleries
-        .iter()
-        .map(|index| &library.galleries[*index])
-        .collect();
-    Ok(Json(page_of(page, &children, |gallery| {
-        resources::collection_child(gallery)
-    })))
+    let children: Vec<&Gallery> = collection.galleries.iter().map(|index| &library.galleries[*index]).collect();
+    Ok(Json(page_of(page, &children, |gallery| resources::collection_child(gallery))))
 }
 
 /// `GET /galleries`: all galleries, optionally only those under `parent` (a collection id).
@@ -187,7 +150,7 @@ pub async fn galleries(
     _session: OrgSession,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let library = &state.library;
+    let library = &*state.library.read();
     let page = PageRequest::from_params(&params)?;
     let sort_by = params.sort_by(&CONTAINER_SORTS)?;
     let direction = params.sort_direction()?;
@@ -199,15 +162,10 @@ pub async fn galleries(
     let mut galleries: Vec<&Gallery> = library
         .galleries
         .iter()
-        .filter(|gallery| {
-            parent.is_none_or(|parent| library.collections[gallery.collection].id == parent.id)
-        })
+        .filter(|gallery| parent.is_none_or(|parent| library.collections[gallery.collection].id == parent.id))
         .collect();
-    galleries
-        .sort_by(|a, b| compare_containers(sort_by, direction, gallery_key(a), gallery_key(b)));
-    Ok(Json(page_of(page, &galleries, |gallery| {
-        resources::gallery(library, gallery)
-    })))
+    galleries.sort_by(|a, b| compare_containers(sort_by, direction, gallery_key(a), gallery_key(b)));
+    Ok(Json(page_of(page, &galleries, |gallery| resources::gallery(library, gallery))))
 }
 
 /// `GET /galleries/{id}`.
@@ -217,7 +175,7 @@ pub async fn gallery(
     Path(id): Path<String>,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let library = &state.library;
+    let library = &*state.library.read();
     let gallery = find_gallery(library, &id)?;
     check_collection_context(library, &params, gallery)?;
     Ok(single(resources::gallery(library, gallery)))
@@ -230,7 +188,7 @@ pub async fn gallery_children(
     Path(id): Path<String>,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let library = &state.library;
+    let library = &*state.library.read();
     let gallery = find_gallery(library, &id)?;
     check_collection_context(library, &params, gallery)?;
     let page = PageRequest::from_params(&params)?;
@@ -238,12 +196,8 @@ pub async fn gallery_children(
     let direction = params.sort_direction()?;
 
     // Display order counts from 1 in export order, whatever order the page is sorted in.
-    let mut children: Vec<(usize, &Media)> = gallery
-        .members
-        .iter()
-        .enumerate()
-        .map(|(position, index)| (position + 1, &library.media[*index]))
-        .collect();
+    let mut children: Vec<(usize, &Media)> =
+        gallery.members.iter().enumerate().map(|(position, index)| (position + 1, &library.media[*index])).collect();
     children.sort_by(|(a_order, a), (b_order, b)| {
         let ordering = match sort_by {
             "creation_time" => a.created_at.cmp(&b.created_at),
@@ -253,9 +207,7 @@ pub async fn gallery_children(
         };
         direction.apply(ordering.then_with(|| a_order.cmp(b_order)))
     });
-    Ok(Json(page_of(page, &children, |(display_order, item)| {
-        resources::gallery_child(item, *display_order)
-    })))
+    Ok(Json(page_of(page, &children, |(display_order, item)| resources::gallery_child(item, *display_order))))
 }
 
 /// `GET /galleries/{id}/child-count`: counts by media type in `meta.children_count`.
@@ -265,7 +217,7 @@ pub async fn gallery_child_count(
     Path(id): Path<String>,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let library = &state.library;
+    let library = &*state.library.read();
     let gallery = find_gallery(library, &id)?;
     check_collection_context(library, &params, gallery)?;
 
@@ -296,10 +248,7 @@ fn media_with_includes(library: &Library, item: &Media, includes: &[&str]) -> Va
             "iptc" => resources::iptc(item),
             "custom-metadata" => resources::custom_metadata(item),
             _ => Value::Array(
-                item.galleries
-                    .iter()
-                    .map(|index| resources::gallery_ref(&library.galleries[*index]))
-                    .collect(),
+                item.galleries.iter().map(|index| resources::gallery_ref(&library.galleries[*index])).collect(),
             ),
         };
         included.insert((*name).to_owned(), json!({ "data": data }));
@@ -317,7 +266,7 @@ pub async fn media(
     Path(id): Path<String>,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let library = &state.library;
+    let library = &*state.library.read();
     let item = find_media(library, &id)?;
     let includes = params.includes(&MEDIA_INCLUDES)?;
     Ok(single(media_with_includes(library, item, &includes)))
@@ -329,7 +278,8 @@ pub async fn media_iptc(
     _session: OrgSession,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let item = find_media(&state.library, &id)?;
+    let library = state.library.read();
+    let item = find_media(&library, &id)?;
     Ok(single(resources::iptc(item)))
 }
 
@@ -339,7 +289,8 @@ pub async fn media_custom_metadata(
     _session: OrgSession,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let item = find_media(&state.library, &id)?;
+    let library = state.library.read();
+    let item = find_media(&library, &id)?;
     Ok(single(resources::custom_metadata(item)))
 }
 
@@ -351,25 +302,18 @@ pub async fn media_galleries(
     Path(id): Path<String>,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let library = &state.library;
+    let library = &*state.library.read();
     let item = find_media(library, &id)?;
     let page = PageRequest::from_params(&params)?;
     let include_gallery = !params.includes(&["gallery"])?.is_empty();
 
-    let galleries: Vec<&Gallery> = item
-        .galleries
-        .iter()
-        .map(|index| &library.galleries[*index])
-        .collect();
+    let galleries: Vec<&Gallery> = item.galleries.iter().map(|index| &library.galleries[*index]).collect();
     Ok(Json(page_of(page, &galleries, |gallery| {
         let mut reference = resources::collection_child(gallery);
         if include_gallery {
             if let Some(object) = reference.as_object_mut() {
                 let full = resources::gallery(library, gallery);
-                object.insert(
-                    "includes".to_owned(),
-                    json!({ "gallery": { "data": full } }),
-                );
+                object.insert("includes".to_owned(), json!({ "gallery": { "data": full } }));
             }
         }
         reference
@@ -396,12 +340,9 @@ impl TimeFilter {
     }
 
     fn matches(&self, item: &Media) -> bool {
-        self.create_start
-            .is_none_or(|start| item.created_at >= start)
+        self.create_start.is_none_or(|start| item.created_at >= start)
             && self.create_end.is_none_or(|end| item.created_at <= end)
-            && self
-                .modify_start
-                .is_none_or(|start| item.modified_at >= start)
+            && self.modify_start.is_none_or(|start| item.modified_at >= start)
             && self.modify_end.is_none_or(|end| item.modified_at <= end)
     }
 }
@@ -411,9 +352,7 @@ fn time_param(params: &Params, name: &str) -> Result<Option<NaiveDateTime>, ApiE
         return Ok(None);
     };
     parse_gmt(text).map(Some).ok_or_else(|| {
-        ApiError::BadRequest(format!(
-            "{name}: invalid time {text:?}; expected \"YYYY-MM-DD HH:MM:SS GMT\""
-        ))
+        ApiError::BadRequest(format!("{name}: invalid time {text:?}; expected \"YYYY-MM-DD HH:MM:SS GMT\""))
     })
 }
 
@@ -423,11 +362,7 @@ fn wants_images(params: &Params) -> Result<bool, ApiError> {
         return Ok(true);
     };
     let mut wants_images = false;
-    for media_type in value
-        .split(',')
-        .map(str::trim)
-        .filter(|name| !name.is_empty())
-    {
+    for media_type in value.split(',').map(str::trim).filter(|name| !name.is_empty()) {
         if !MEDIA_TYPES.contains(&media_type) {
             return Err(ApiError::BadRequest(format!(
                 "media_type: invalid value {media_type:?}; expected a comma-separated list of {}",
@@ -448,17 +383,13 @@ pub async fn media_search(
     _session: OrgSession,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let library = &state.library;
+    let library = &*state.library.read();
     let Some(org_id) = params.get("org_id") else {
-        return Err(ApiError::BadRequest(
-            "media search needs at least org_id (the organization to search)".to_owned(),
-        ));
+        return Err(ApiError::BadRequest("media search needs at least org_id (the organization to search)".to_owned()));
     };
     check_id(IdKind::Organization, org_id)?;
     if org_id != library.org_id {
-        return Err(ApiError::NotFound(format!(
-            "organization {org_id} not found"
-        )));
+        return Err(ApiError::NotFound(format!("organization {org_id} not found")));
     }
 
     let includes = params.includes(&MEDIA_INCLUDES)?;
@@ -479,11 +410,7 @@ pub async fn media_search(
     };
 
     let range = page.range(matching.len());
-    let data: Vec<Value> = matching[range]
-        .iter()
-        .map(|index| media_with_includes(library, &library.media[*index], &includes))
-        .collect();
-    Ok(Json(
-        json!({ "data": data, "meta": page.meta(matching.len()) }),
-    ))
+    let data: Vec<Value> =
+        matching[range].iter().map(|index| media_with_includes(library, &library.media[*index], &includes)).collect();
+    Ok(Json(json!({ "data": data, "meta": page.meta(matching.len()) })))
 }

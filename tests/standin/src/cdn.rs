@@ -23,10 +23,7 @@ pub fn is_valid_size(segment: &str) -> bool {
         Some((mode @ ("fit" | "fill"), size)) => (mode, size),
         _ => return false,
     };
-    let side = |text: &str| {
-        text.parse::<u32>()
-            .is_ok_and(|value| (1..=MAX_SIDE).contains(&value))
-    };
+    let side = |text: &str| text.parse::<u32>().is_ok_and(|value| (1..=MAX_SIDE).contains(&value));
     match size.split_once('x') {
         Some((width, height)) => side(width) && side(height),
         None => mode == "fit" && side(size),
@@ -57,7 +54,8 @@ fn redirect(state: &AppState, id: &str, size: &str) -> Result<Response, ApiError
         )));
     }
 
-    let Some(item) = state.library.media_by_id(id) else {
+    let library = state.library.read();
+    let Some(item) = library.media_by_id(id) else {
         return Err(ApiError::NotFound(format!("media {id} not found")));
     };
     let Some(url) = &item.thumbnail_url else {

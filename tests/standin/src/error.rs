@@ -1,8 +1,9 @@
 //! API errors and their PhotoShelter-style JSON bodies.
 //!
-//! PhotoShelter answers errors as `{"errors":[{"id","status","title","detail"}]}` with `status`
+//! PhotoShelter returns errors as `{"errors":[{"id","status","title","detail"}]}` with `status`
 //! as a string. The ids `ApiKeyInvalidException`, `AcsPermissionException`,
-//! `ResourceNotFoundException` and `TooManyRequestsException` are PhotoShelter's own; the
+//! `ResourceNotFoundException`, `TooManyRequestsException` and `OAuthServerException` are
+//! PhotoShelter's own. OAuth errors also carry the RFC 6749 error code in `code`. The
 //! others (`BadRequestException`, `ForbiddenException`, `InvalidCredentialsException`, `MethodNotAllowedException`,
 //! `InternalServerErrorException`, `ServiceUnavailableException`, `InjectedFaultException`)
 //! are this stand-in's names for cases whose real ids are not published.
@@ -21,6 +22,15 @@ pub enum ApiError {
     /// No valid token or no organization session (401, with `WWW-Authenticate: Bearer`).
     #[error("{0}")]
     NotAuthenticated(String),
+    /// An OAuth failure: a bad, expired or unknown bearer token (401, with
+    /// `WWW-Authenticate: Bearer`), or a rejected `POST /oauth/token` (400 or 401).
+    #[error("{code}: {detail}")]
+    OAuth {
+        status: StatusCode,
+        /// The RFC 6749 error code, such as `invalid_grant` or `invalid_token`.
+        code: &'static str,
+        detail: String,
+    },
     /// Email or password is wrong (401).
     #[error("{0}")]
     InvalidCredentials(String),
@@ -39,10 +49,7 @@ pub enum ApiError {
     MethodNotAllowed(String),
     /// A fault injected through the test controls.
     #[error("injected fault with status {status}")]
-    Injected {
-        status: StatusCode,
-        retry_after: Option<u64>,
-    },
+    Injected { status: StatusCode, retry_after: Option<u64> },
     /// An unexpected server-side failure (500).
     #[error("{0}")]
     Internal(String),
@@ -53,13 +60,11 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::ApiKeyInvalid(_) | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotAuthenticated(_) | ApiError::InvalidCredentials(_) => {
-                StatusCode::UNAUTHORIZED
-            }
+            ApiError::NotAuthenticated(_) | ApiError::InvalidCredentials(_) => StatusCode::UNAUTHORIZED,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Injected { status, .. } => *status,
+            ApiError::Injected { status, .. } | ApiError::OAuth { status, .. } => *status,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -68,6 +73,7 @@ impl ApiError {
         match self {
             ApiError::ApiKeyInvalid(_) => "ApiKeyInvalidException",
             ApiError::NotAuthenticated(_) => "AcsPermissionException",
+            ApiError::OAuth { .. } => "OAuthServerException",
             ApiError::InvalidCredentials(_) => "InvalidCredentialsException",
             ApiError::BadRequest(_) => "BadRequestException",
             ApiError::Forbidden(_) => "ForbiddenException",
@@ -88,6 +94,7 @@ impl ApiError {
             ApiError::Injected { status, .. } => {
                 format!("Fault injected by the stand-in's test controls (status {status}).")
             }
+            ApiError::OAuth { detail, .. } => detail.clone(),
             other => other.to_string(),
         }
     }
@@ -100,25 +107,24 @@ impl IntoResponse for ApiError {
             tracing::error!(%message, "request failed with an internal error");
         }
 
-        let body = json!({
-            "errors": [{
-                "id": self.error_id(),
-                "status": status.as_u16().to_string(),
-                "title": status.canonical_reason().unwrap_or("Error"),
-                "detail": self.detail(),
-            }]
+        let mut error = json!({
+            "id": self.error_id(),
+            "status": status.as_u16().to_string(),
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "detail": self.detail(),
         });
-        let mut response = (status, Json(body)).into_response();
+        if let (ApiError::OAuth { code, .. }, Some(object)) = (&self, error.as_object_mut()) {
+            object.insert("code".to_owned(), json!(code));
+        }
+        let mut response = (status, Json(json!({ "errors": [error] }))).into_response();
 
         let headers = response.headers_mut();
-        if matches!(self, ApiError::NotAuthenticated(_)) {
+        let is_unauthorized = status == StatusCode::UNAUTHORIZED;
+        if matches!(self, ApiError::NotAuthenticated(_)) || (is_unauthorized && matches!(self, ApiError::OAuth { .. }))
+        {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let ApiError::Injected {
-            retry_after: Some(seconds),
-            ..
-        } = self
-        {
+        if let ApiError::Injected { retry_after: Some(seconds), .. } = self {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response

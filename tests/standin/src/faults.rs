@@ -1,8 +1,10 @@
 //! Injected faults: the next N requests under a path prefix fail with a chosen status, are
-//! delayed, or both.
+//! delayed, or both. A rule can first let a number of matching requests pass (`after`), so a
+//! test can break a sync part-way through.
 //!
-//! Rules apply in the order they were added. A request consumes one use of the first rule
-//! whose prefix matches and that has uses left.
+//! Rules apply in the order they were added. Every matching request counts toward the `after`
+//! of each rule that is still letting requests pass. The request then consumes one use of the
+//! first matching rule that is no longer letting requests pass.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -31,6 +33,9 @@ pub struct FaultSpec {
     /// Delay before the response, in milliseconds.
     #[serde(default)]
     pub delay_ms: Option<u64>,
+    /// Number of matching requests to let pass before the rule applies; defaults to 0.
+    #[serde(default)]
+    pub after: Option<u32>,
 }
 
 /// Why a fault was rejected.
@@ -58,6 +63,8 @@ pub struct ActiveFault {
     pub remaining: u32,
     pub retry_after: Option<u64>,
     pub delay_ms: Option<u64>,
+    /// Matching requests still to let pass before the rule applies.
+    pub after: u32,
 }
 
 /// What to do with one request.
@@ -116,6 +123,7 @@ impl Faults {
             remaining: count,
             retry_after: spec.retry_after,
             delay_ms: spec.delay_ms,
+            after: spec.after.unwrap_or(0),
         };
         table.rules.push(rule.clone());
         Ok(rule)
@@ -134,21 +142,28 @@ impl Faults {
         self.lock().rules.clone()
     }
 
-    /// Consumes one use of the first rule matching `path`, dropping rules that run out.
+    /// Counts the request toward every waiting rule matching `path`. Then consumes one use of
+    /// the first matching rule that is not waiting, and drops the rule when it runs out.
     pub fn take(&self, path: &str) -> Option<FaultAction> {
         let mut table = self.lock();
-        let position = table
-            .rules
-            .iter()
-            .position(|rule| path.starts_with(&rule.path_prefix))?;
+        let mut applied = None;
+        for (position, rule) in table.rules.iter_mut().enumerate() {
+            if !path.starts_with(&rule.path_prefix) {
+                continue;
+            }
+            if rule.after > 0 {
+                rule.after -= 1;
+            } else if applied.is_none() {
+                applied = Some(position);
+            }
+        }
+        let position = applied?;
 
         let rule = &mut table.rules[position];
         rule.remaining -= 1;
         let action = FaultAction {
             delay: rule.delay_ms.map(Duration::from_millis),
-            status: rule
-                .status
-                .and_then(|status| StatusCode::from_u16(status).ok()),
+            status: rule.status.and_then(|status| StatusCode::from_u16(status).ok()),
             retry_after: rule.retry_after,
         };
         if rule.remaining == 0 {
@@ -169,45 +184,42 @@ mod tests {
     #[test]
     fn fault_applies_count_times() {
         let faults = Faults::default();
-        faults
-            .add(spec(
-                r#"{"path_prefix":"/psapi/v4.0/media","status":503,"count":2}"#,
-            ))
-            .expect("valid rule");
+        faults.add(spec(r#"{"path_prefix":"/psapi/v4.0/media","status":503,"count":2}"#)).expect("valid rule");
 
         assert_eq!(faults.take("/psapi/v4.0/galleries"), None);
         let first = faults.take("/psapi/v4.0/media/I000000000A00001");
-        assert_eq!(
-            first.and_then(|action| action.status),
-            Some(StatusCode::SERVICE_UNAVAILABLE)
-        );
+        assert_eq!(first.and_then(|action| action.status), Some(StatusCode::SERVICE_UNAVAILABLE));
         assert!(faults.take("/psapi/v4.0/media").is_some());
         assert_eq!(faults.take("/psapi/v4.0/media"), None);
+    }
+
+    #[test]
+    fn fault_after_lets_requests_pass_first() {
+        let faults = Faults::default();
+        faults.add(spec(r#"{"path_prefix":"/psapi","status":500,"count":2,"after":2}"#)).expect("valid rule");
+        faults.add(spec(r#"{"path_prefix":"/psapi/v4.0/media","status":429}"#)).expect("valid rule");
+
+        let first = faults.take("/psapi/v4.0/media").and_then(|action| action.status);
+        assert_eq!(first, Some(StatusCode::TOO_MANY_REQUESTS), "the waiting rule lets the next rule apply");
+        assert_eq!(faults.take("/psapi/v4.0/galleries"), None);
+        for attempt in 1..=2 {
+            let status = faults.take("/psapi/v4.0/galleries").and_then(|action| action.status);
+            assert_eq!(status, Some(StatusCode::INTERNAL_SERVER_ERROR), "attempt {attempt}");
+        }
+        assert_eq!(faults.take("/psapi/v4.0/galleries"), None);
     }
 
     #[test]
     fn fault_rejects_invalid_specs() {
         let faults = Faults::default();
         assert_eq!(
-            faults
-                .add(spec(r#"{"path_prefix":"media","status":500}"#))
-                .err(),
+            faults.add(spec(r#"{"path_prefix":"media","status":500}"#)).err(),
             Some(FaultError::InvalidPrefix("media".to_owned()))
         );
+        assert_eq!(faults.add(spec(r#"{"path_prefix":"/","status":200}"#)).err(), Some(FaultError::InvalidStatus(200)));
+        assert_eq!(faults.add(spec(r#"{"path_prefix":"/"}"#)).err(), Some(FaultError::NoEffect));
         assert_eq!(
-            faults
-                .add(spec(r#"{"path_prefix":"/","status":200}"#))
-                .err(),
-            Some(FaultError::InvalidStatus(200))
-        );
-        assert_eq!(
-            faults.add(spec(r#"{"path_prefix":"/"}"#)).err(),
-            Some(FaultError::NoEffect)
-        );
-        assert_eq!(
-            faults
-                .add(spec(r#"{"path_prefix":"/","status":500,"count":0}"#))
-                .err(),
+            faults.add(spec(r#"{"path_prefix":"/","status":500,"count":0}"#)).err(),
             Some(FaultError::ZeroCount)
         );
     }

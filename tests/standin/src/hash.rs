@@ -41,10 +41,7 @@ mod tests {
 
     #[test]
     fn stable_hash_separates_purposes() {
-        assert_ne!(
-            stable_hash("created", "A00001"),
-            stable_hash("modified", "A00001")
-        );
+        assert_ne!(stable_hash("created", "A00001"), stable_hash("modified", "A00001"));
         assert_eq!(stable_hash("created", "A00001"), fnv1a64(b"created:A00001"));
     }
 }

@@ -63,10 +63,7 @@ pub fn is_id_char(character: char) -> bool {
 /// Checks `value` against the format of `kind`.
 pub fn is_valid(kind: IdKind, value: &str) -> bool {
     value.len() == ID_LEN
-        && kind
-            .prefixes()
-            .iter()
-            .any(|prefix| value.starts_with(prefix))
+        && kind.prefixes().iter().any(|prefix| value.starts_with(prefix))
         && value[PREFIX_LEN..].chars().all(is_id_char)
 }
 

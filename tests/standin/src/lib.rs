@@ -1,9 +1,10 @@
 //! A local stand-in for the PhotoShelter API v4 subset that the loci connector uses.
 //!
-//! It serves a read-only library built from the Tate collection's artwork metadata: artworks
+//! It serves a library built from the Tate collection's artwork metadata: artworks
 //! become images, catalogue groups, artists and movements become galleries, classifications
-//! become collections, and rights come from Tate's copyright and clearance fields. The
-//! README beside this crate documents every mapping rule and every invented value.
+//! become collections, and rights come from Tate's copyright and clearance fields. Test
+//! controls change the library between two syncs, expire tokens and inject faults. The README
+//! beside this crate documents every mapping rule, every invented value and every control.
 
 pub mod api;
 pub mod auth;
@@ -16,6 +17,7 @@ pub mod hash;
 pub mod ids;
 pub mod library;
 pub mod mapping;
+pub mod oauth;
 pub mod paging;
 pub mod query;
 pub mod resources;
@@ -41,11 +43,7 @@ pub enum StartError {
 }
 
 /// Reads the artwork file and builds the library for `org_id`.
-pub fn load_library(
-    path: &Path,
-    limit: Option<usize>,
-    org_id: &str,
-) -> Result<Library, StartError> {
+pub fn load_library(path: &Path, limit: Option<usize>, org_id: &str) -> Result<Library, StartError> {
     let artworks = tate::load_artworks(path, limit)?;
     Ok(Library::build(&artworks, org_id)?)
 }

@@ -7,6 +7,11 @@
 //! 8-digit index in the sorted movement names). Collections come from classifications
 //! (`C0000cls` + the 8-digit index in the sorted names, with `"unclassified"` standing in for
 //! null) and all sit at the library root.
+//!
+//! The library is built once at start; afterwards only `POST /__standin/mutate` changes it
+//! (see `mutation`).
+
+mod mutation;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -16,6 +21,10 @@ use crate::hash::stable_hash;
 use crate::ids::{self, IdKind};
 use crate::mapping::{self, Media};
 use crate::tate::Artwork;
+
+pub use mutation::{
+    first_default_clock, MutationCounts, MutationError, MutationRequest, MutationSummary, RightsEdit, MAX_ADD,
+};
 
 /// Classification name used for works whose classification is null.
 pub const UNCLASSIFIED: &str = "unclassified";
@@ -113,16 +122,12 @@ pub enum BuildError {
     #[error("accession number {acno:?} maps to id {id}, which another record already uses")]
     DuplicateMediaId { acno: String, id: String },
     #[error("{origin} number {number} does not fit the 8 digits of a {kind} id")]
-    IdNumberTooLarge {
-        origin: &'static str,
-        number: u64,
-        kind: &'static str,
-    },
+    IdNumberTooLarge { origin: &'static str, number: u64, kind: &'static str },
     #[error("generated {label} id {id} does not match {pattern}", label = kind.label(), pattern = kind.pattern())]
     InvalidGeneratedId { kind: IdKind, id: String },
 }
 
-/// The whole library, immutable once built.
+/// The whole library. Only the mutate control changes it after start-up.
 #[derive(Debug)]
 pub struct Library {
     pub org_id: String,
@@ -136,6 +141,10 @@ pub struct Library {
     by_upload_time: Vec<usize>,
     /// Media indices by file name, then id.
     by_file_name: Vec<usize>,
+    /// Clock of the latest mutation, from which the next default clock advances.
+    last_mutation_clock: Option<NaiveDateTime>,
+    /// Number of media ids handed out to added media; the next id uses this plus one.
+    added_media_ids: u64,
 }
 
 impl Library {
@@ -146,11 +155,8 @@ impl Library {
         }
 
         let classification_names: BTreeSet<&str> = artworks.iter().map(classification_of).collect();
-        let classification_index: HashMap<&str, usize> = classification_names
-            .iter()
-            .enumerate()
-            .map(|(index, name)| (*name, index))
-            .collect();
+        let classification_index: HashMap<&str, usize> =
+            classification_names.iter().enumerate().map(|(index, name)| (*name, index)).collect();
 
         let mut media = map_media(artworks, &classification_index)?;
         let galleries = build_galleries(artworks, &mut media, classification_names.len())?;
@@ -161,13 +167,10 @@ impl Library {
         let collection_index = index_by_id(collections.iter().map(|item| item.id.as_str()));
 
         let mut by_upload_time: Vec<usize> = (0..media.len()).collect();
-        by_upload_time.sort_by(|a, b| {
-            (media[*a].created_at, &media[*a].id).cmp(&(media[*b].created_at, &media[*b].id))
-        });
+        by_upload_time
+            .sort_by(|a, b| (media[*a].created_at, &media[*a].id).cmp(&(media[*b].created_at, &media[*b].id)));
         let mut by_file_name: Vec<usize> = (0..media.len()).collect();
-        by_file_name.sort_by(|a, b| {
-            (&media[*a].file_name, &media[*a].id).cmp(&(&media[*b].file_name, &media[*b].id))
-        });
+        by_file_name.sort_by(|a, b| (&media[*a].file_name, &media[*a].id).cmp(&(&media[*b].file_name, &media[*b].id)));
 
         Ok(Library {
             org_id: org_id.to_owned(),
@@ -179,6 +182,8 @@ impl Library {
             collection_index,
             by_upload_time,
             by_file_name,
+            last_mutation_clock: None,
+            added_media_ids: 0,
         })
     }
 
@@ -187,15 +192,11 @@ impl Library {
     }
 
     pub fn gallery_by_id(&self, id: &str) -> Option<&Gallery> {
-        self.gallery_index
-            .get(id)
-            .map(|index| &self.galleries[*index])
+        self.gallery_index.get(id).map(|index| &self.galleries[*index])
     }
 
     pub fn collection_by_id(&self, id: &str) -> Option<&Collection> {
-        self.collection_index
-            .get(id)
-            .map(|index| &self.collections[*index])
+        self.collection_index.get(id).map(|index| &self.collections[*index])
     }
 
     /// Returns media indices ordered by upload time (then id), ascending.
@@ -214,16 +215,11 @@ fn classification_of(artwork: &Artwork) -> &str {
 }
 
 fn index_by_id<'a>(ids: impl Iterator<Item = &'a str>) -> HashMap<String, usize> {
-    ids.enumerate()
-        .map(|(index, id)| (id.to_owned(), index))
-        .collect()
+    ids.enumerate().map(|(index, id)| (id.to_owned(), index)).collect()
 }
 
 /// Maps every artwork, giving each a unique id (the padded accession number where it fits).
-fn map_media(
-    artworks: &[Artwork],
-    classification_index: &HashMap<&str, usize>,
-) -> Result<Vec<Media>, BuildError> {
+fn map_media(artworks: &[Artwork], classification_index: &HashMap<&str, usize>) -> Result<Vec<Media>, BuildError> {
     let mut used_ids: HashSet<String> = HashSet::with_capacity(artworks.len());
     let mut media = Vec::with_capacity(artworks.len());
 
@@ -233,22 +229,13 @@ fn map_media(
             _ => mapping::fallback_media_id(&artwork.acno),
         };
         if !ids::is_valid(IdKind::Media, &id) {
-            return Err(BuildError::InvalidGeneratedId {
-                kind: IdKind::Media,
-                id,
-            });
+            return Err(BuildError::InvalidGeneratedId { kind: IdKind::Media, id });
         }
         if !used_ids.insert(id.clone()) {
-            return Err(BuildError::DuplicateMediaId {
-                acno: artwork.acno.clone(),
-                id,
-            });
+            return Err(BuildError::DuplicateMediaId { acno: artwork.acno.clone(), id });
         }
 
-        let collection = classification_index
-            .get(classification_of(artwork))
-            .copied()
-            .unwrap_or_default();
+        let collection = classification_index.get(classification_of(artwork)).copied().unwrap_or_default();
         media.push(mapping::map_artwork(artwork, id, collection));
     }
     Ok(media)
@@ -277,13 +264,8 @@ fn build_galleries(
         if let Some(group) = &artwork.group {
             let seed = groups.entry(group.id).or_insert_with(|| GallerySeed {
                 id: String::new(),
-                name: group
-                    .title
-                    .clone()
-                    .unwrap_or_else(|| format!("Catalogue group {}", group.id)),
-                kind: GalleryKind::CatalogueGroup {
-                    group_type: group.group_type.clone(),
-                },
+                name: group.title.clone().unwrap_or_else(|| format!("Catalogue group {}", group.id)),
+                kind: GalleryKind::CatalogueGroup { group_type: group.group_type.clone() },
                 members: Vec::new(),
             });
             seed.members.push(index);
@@ -318,10 +300,7 @@ fn build_galleries(
         });
     }
 
-    let galleries: Vec<Gallery> = seeds
-        .into_iter()
-        .map(|seed| finish_gallery(seed, media, collection_count))
-        .collect();
+    let galleries: Vec<Gallery> = seeds.into_iter().map(|seed| finish_gallery(seed, media, collection_count)).collect();
 
     for (gallery_index, gallery) in galleries.iter().enumerate() {
         for member in &gallery.members {
@@ -334,25 +313,13 @@ fn build_galleries(
 /// Yields each name once, in first-occurrence order, so a repeated artist adds one membership.
 fn unique(names: &[String]) -> impl Iterator<Item = &str> {
     let mut seen: HashSet<&str> = HashSet::new();
-    names
-        .iter()
-        .map(String::as_str)
-        .filter(move |name| seen.insert(name))
+    names.iter().map(String::as_str).filter(move |name| seen.insert(name))
 }
 
 /// Formats `{prefix}{number:08}` and checks it against the id format of `kind`.
-fn numbered_id(
-    prefix: &str,
-    origin: &'static str,
-    number: u64,
-    kind: IdKind,
-) -> Result<String, BuildError> {
+fn numbered_id(prefix: &str, origin: &'static str, number: u64, kind: IdKind) -> Result<String, BuildError> {
     if number > MAX_ID_NUMBER {
-        return Err(BuildError::IdNumberTooLarge {
-            origin,
-            number,
-            kind: kind.label(),
-        });
+        return Err(BuildError::IdNumberTooLarge { origin, number, kind: kind.label() });
     }
     let id = format!("{prefix}{number:08}");
     if !ids::is_valid(kind, &id) {
@@ -362,23 +329,9 @@ fn numbered_id(
 }
 
 fn finish_gallery(seed: GallerySeed, media: &[Media], collection_count: usize) -> Gallery {
-    let key_image = seed
-        .members
-        .iter()
-        .copied()
-        .find(|member| media[*member].searchable);
-    let created_at = seed
-        .members
-        .iter()
-        .map(|member| media[*member].created_at)
-        .min()
-        .unwrap_or_default();
-    let modified_at = seed
-        .members
-        .iter()
-        .map(|member| media[*member].modified_at)
-        .max()
-        .unwrap_or(created_at);
+    let key_image = seed.members.iter().copied().find(|member| media[*member].searchable);
+    let created_at = seed.members.iter().map(|member| media[*member].created_at).min().unwrap_or_default();
+    let modified_at = seed.members.iter().map(|member| media[*member].modified_at).max().unwrap_or(created_at);
 
     // The parent is the classification most members share. Ties go to the smallest index,
     // which `max_by_key` over a reversed range gives because it keeps the last maximum.
@@ -386,10 +339,7 @@ fn finish_gallery(seed: GallerySeed, media: &[Media], collection_count: usize) -
     for member in &seed.members {
         counts[media[*member].collection] += 1;
     }
-    let collection = (0..collection_count)
-        .rev()
-        .max_by_key(|index| counts[*index])
-        .unwrap_or_default();
+    let collection = (0..collection_count).rev().max_by_key(|index| counts[*index]).unwrap_or_default();
 
     let description = describe_gallery(&seed.kind, &seed.name, seed.members.len());
     Gallery {
@@ -409,9 +359,9 @@ fn finish_gallery(seed: GallerySeed, media: &[Media], collection_count: usize) -
 fn describe_gallery(kind: &GalleryKind, name: &str, member_count: usize) -> String {
     let works = plural_works(member_count);
     match kind {
-        GalleryKind::CatalogueGroup {
-            group_type: Some(group_type),
-        } => format!("Tate catalogue group of type {group_type} ({works})."),
+        GalleryKind::CatalogueGroup { group_type: Some(group_type) } => {
+            format!("Tate catalogue group of type {group_type} ({works}).")
+        }
         GalleryKind::CatalogueGroup { group_type: None } => {
             format!("Tate catalogue group with no recorded type ({works}).")
         }
@@ -437,26 +387,10 @@ fn build_collections(
 ) -> Result<Vec<Collection>, BuildError> {
     let mut collections = Vec::with_capacity(names.len());
     for (index, name) in names.iter().enumerate() {
-        let id = numbered_id(
-            "C0000cls",
-            "classification",
-            index as u64,
-            IdKind::Collection,
-        )?;
-        let works: Vec<&Media> = media
-            .iter()
-            .filter(|item| item.collection == index)
-            .collect();
-        let created_at = works
-            .iter()
-            .map(|item| item.created_at)
-            .min()
-            .unwrap_or_default();
-        let modified_at = works
-            .iter()
-            .map(|item| item.modified_at)
-            .max()
-            .unwrap_or(created_at);
+        let id = numbered_id("C0000cls", "classification", index as u64, IdKind::Collection)?;
+        let works: Vec<&Media> = media.iter().filter(|item| item.collection == index).collect();
+        let created_at = works.iter().map(|item| item.created_at).min().unwrap_or_default();
+        let modified_at = works.iter().map(|item| item.modified_at).max().unwrap_or(created_at);
         let gallery_indices = galleries
             .iter()
             .enumerate()
@@ -467,10 +401,7 @@ fn build_collections(
         collections.push(Collection {
             id,
             name: (*name).to_owned(),
-            description: format!(
-                "Tate works classified as {name} ({}).",
-                plural_works(works.len())
-            ),
+            description: format!("Tate works classified as {name} ({}).", plural_works(works.len())),
             galleries: gallery_indices,
             created_at,
             modified_at,
@@ -484,10 +415,7 @@ mod tests {
     use super::*;
 
     fn artworks(lines: &[&str]) -> Vec<Artwork> {
-        lines
-            .iter()
-            .map(|line| serde_json::from_str(line).expect("valid test record"))
-            .collect()
+        lines.iter().map(|line| serde_json::from_str(line).expect("valid test record")).collect()
     }
 
     const ORG: &str = "O0000TateDemo001";
@@ -505,34 +433,18 @@ mod tests {
         let library = Library::build(&records, ORG).expect("library builds");
 
         let ids: Vec<&str> = library.galleries.iter().map(|g| g.id.as_str()).collect();
-        assert_eq!(
-            ids,
-            vec![
-                "G0000grp00000042",
-                "G0000art00000000",
-                "G0000art00000001",
-                "G0000mov00000000"
-            ]
-        );
-        let amy = library
-            .gallery_by_id("G0000art00000000")
-            .expect("Amy's gallery");
+        assert_eq!(ids, vec!["G0000grp00000042", "G0000art00000000", "G0000art00000001", "G0000mov00000000"]);
+        let amy = library.gallery_by_id("G0000art00000000").expect("Amy's gallery");
         assert_eq!(amy.name, "Amy");
         assert_eq!(amy.members, vec![0, 1]);
         assert_eq!(amy.key_image, Some(0));
 
-        let names: Vec<&str> = library
-            .collections
-            .iter()
-            .map(|c| c.name.as_str())
-            .collect();
+        let names: Vec<&str> = library.collections.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, vec!["painting", "unclassified"]);
         assert_eq!(library.collections[1].id, "C0000cls00000001");
 
         // One painting and one unclassified member: the tie goes to the smaller index.
-        let group = library
-            .gallery_by_id("G0000grp00000042")
-            .expect("group gallery");
+        let group = library.gallery_by_id("G0000grp00000042").expect("group gallery");
         assert_eq!(group.collection, 0);
         assert_eq!(library.media[2].galleries, Vec::<usize>::new());
     }
@@ -545,9 +457,8 @@ mod tests {
 
     #[test]
     fn gallery_modes_follow_shares() {
-        let private = (0..10_000)
-            .filter(|index| Mode::of_gallery(&format!("G0000art{index:08}")) == Mode::Private)
-            .count();
+        let private =
+            (0..10_000).filter(|index| Mode::of_gallery(&format!("G0000art{index:08}")) == Mode::Private).count();
         assert!((200..=400).contains(&private), "{private}");
     }
 }

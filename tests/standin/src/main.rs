@@ -3,11 +3,12 @@
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use loci_standin::auth::Credentials;
 use loci_standin::config::Args;
+use loci_standin::oauth::OAuthSettings;
 use loci_standin::server;
 use loci_standin::state::AppState;
 use tracing_subscriber::EnvFilter;
@@ -20,15 +21,10 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(WORKER_THREADS)
-        .enable_all()
-        .build()
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(WORKER_THREADS).enable_all().build()
     {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -54,9 +50,7 @@ async fn run(args: Args) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|error| format!("cannot listen on {}: {error}", args.listen))?;
-    let address = listener
-        .local_addr()
-        .map_err(|error| format!("cannot read the bound address: {error}"))?;
+    let address = listener.local_addr().map_err(|error| format!("cannot read the bound address: {error}"))?;
 
     tracing::info!(
         media = library.media.len(),
@@ -68,13 +62,15 @@ async fn run(args: Args) -> Result<(), String> {
         "PhotoShelter stand-in ready"
     );
 
-    let credentials = Credentials {
-        api_key: args.api_key,
-        email: args.email,
-        password: args.password,
-        org_id: args.org_id,
+    let credentials =
+        Credentials { api_key: args.api_key, email: args.email, password: args.password, org_id: args.org_id };
+    let oauth = OAuthSettings {
+        client_id: args.oauth_client_id,
+        client_secret: args.oauth_client_secret,
+        refresh_token: args.oauth_refresh_token,
+        token_lifetime: Duration::from_secs(args.oauth_token_lifetime),
     };
-    let state = AppState::new(library, credentials);
+    let state = AppState::with_oauth(library, credentials, oauth);
 
     // Scripts wait for this exact line on stdout before sending requests.
     let mut stdout = std::io::stdout();
@@ -82,9 +78,7 @@ async fn run(args: Args) -> Result<(), String> {
         .and_then(|()| stdout.flush())
         .map_err(|error| format!("cannot write to stdout: {error}"))?;
 
-    server::serve(listener, state, shutdown_signal())
-        .await
-        .map_err(|error| format!("server failed: {error}"))?;
+    server::serve(listener, state, shutdown_signal()).await.map_err(|error| format!("server failed: {error}"))?;
     tracing::info!("stopped");
     Ok(())
 }

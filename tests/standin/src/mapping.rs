@@ -47,6 +47,9 @@ pub struct Media {
     pub usage: Usage,
     /// The artwork's page on Tate's website, published as the "Source URL" custom field.
     pub source_url: Option<String>,
+    /// Custom metadata fields set through `POST /__standin/mutate`, in display order. `None`
+    /// serves the fields derived from `usage` and `source_url`.
+    pub custom_metadata: Option<Vec<(String, String)>>,
     /// Indices of the galleries that contain this image, filled in by the library.
     pub galleries: Vec<usize>,
 }
@@ -115,15 +118,14 @@ pub fn map_artwork(artwork: &Artwork, id: String, collection: usize) -> Media {
         iptc,
         usage,
         source_url: artwork.url.clone(),
+        custom_metadata: None,
         galleries: Vec::new(),
     }
 }
 
 /// Returns the latest modification time any media can get: 2025-12-31 23:59:59 GMT.
 pub fn latest_modification() -> NaiveDateTime {
-    NaiveDate::from_ymd_opt(2025, 12, 31)
-        .and_then(|date| date.and_hms_opt(23, 59, 59))
-        .unwrap_or(NaiveDateTime::MAX)
+    NaiveDate::from_ymd_opt(2025, 12, 31).and_then(|date| date.and_hms_opt(23, 59, 59)).unwrap_or(NaiveDateTime::MAX)
 }
 
 /// Invents the upload and modification times.
@@ -135,18 +137,12 @@ fn timestamps(artwork: &Artwork) -> (NaiveDateTime, NaiveDateTime) {
     let year = artwork.acquisition_year.unwrap_or(FALLBACK_UPLOAD_YEAR);
     let year_start = start_of_year(year).unwrap_or_default();
     let next_year_start = start_of_year(year + 1).unwrap_or(year_start);
-    let seconds_in_year = (next_year_start - year_start)
-        .num_seconds()
-        .max(1)
-        .unsigned_abs();
+    let seconds_in_year = (next_year_start - year_start).num_seconds().max(1).unsigned_abs();
 
     let created_offset = stable_hash("created", &artwork.acno) % seconds_in_year;
     let created_at = add_seconds(year_start, created_offset);
 
-    let remaining = (latest_modification() - created_at)
-        .num_seconds()
-        .max(0)
-        .unsigned_abs();
+    let remaining = (latest_modification() - created_at).num_seconds().max(0).unsigned_abs();
     let modified_offset = stable_hash("modified", &artwork.acno) % (remaining + 1);
     let modified_at = add_seconds(created_at, modified_offset);
 
@@ -159,8 +155,7 @@ fn start_of_year(year: i32) -> Option<NaiveDateTime> {
 
 fn add_seconds(time: NaiveDateTime, seconds: u64) -> NaiveDateTime {
     let seconds = i64::try_from(seconds).unwrap_or(i64::MAX);
-    time.checked_add_signed(chrono::TimeDelta::seconds(seconds))
-        .unwrap_or(time)
+    time.checked_add_signed(chrono::TimeDelta::seconds(seconds)).unwrap_or(time)
 }
 
 /// Picks the pixel size: the largest `images` entry by area, else the physical proportions
@@ -202,18 +197,10 @@ fn pixels(length: f64) -> u32 {
 /// Writes `"{title} ({date_text}). {medium}."`, leaving out the parts the record lacks.
 fn caption(artwork: &Artwork) -> String {
     let mut caption = artwork.title.clone();
-    if let Some(date_text) = artwork
-        .date_text
-        .as_deref()
-        .filter(|text| !text.trim().is_empty())
-    {
+    if let Some(date_text) = artwork.date_text.as_deref().filter(|text| !text.trim().is_empty()) {
         caption.push_str(&format!(" ({date_text})"));
     }
-    if let Some(medium) = artwork
-        .medium
-        .as_deref()
-        .filter(|text| !text.trim().is_empty())
-    {
+    if let Some(medium) = artwork.medium.as_deref().filter(|text| !text.trim().is_empty()) {
         caption.push_str(". ");
         caption.push_str(medium);
         if !medium.ends_with('.') {
@@ -256,12 +243,7 @@ fn copyright(artwork: &Artwork) -> String {
     artwork
         .thumbnail_copyright
         .clone()
-        .or_else(|| {
-            artwork
-                .images
-                .iter()
-                .find_map(|image| image.copyright.clone())
-        })
+        .or_else(|| artwork.images.iter().find_map(|image| image.copyright.clone()))
         .unwrap_or_else(|| TATE_COPYRIGHT.to_owned())
 }
 
@@ -269,11 +251,17 @@ fn non_empty(text: String) -> Option<String> {
     (!text.is_empty()).then_some(text)
 }
 
-/// Returns the custom-metadata usage fields plus "Source URL", in display order.
-pub fn custom_metadata_fields(media: &Media) -> Vec<(&'static str, String)> {
-    let mut fields = media.usage.custom_fields();
+/// Returns the custom metadata fields in display order: the fields set through the mutate
+/// control when there are any, else the usage fields plus "Source URL".
+pub fn custom_metadata_fields(media: &Media) -> Vec<(String, String)> {
+    if let Some(fields) = &media.custom_metadata {
+        return fields.clone();
+    }
+
+    let mut fields: Vec<(String, String)> =
+        media.usage.custom_fields().into_iter().map(|(name, value)| (name.to_owned(), value)).collect();
     if let Some(url) = &media.source_url {
-        fields.push((rights::field::SOURCE_URL, url.clone()));
+        fields.push((rights::field::SOURCE_URL.to_owned(), url.clone()));
     }
     fields
 }
@@ -289,14 +277,8 @@ mod tests {
 
     #[test]
     fn padded_id_fills_to_sixteen_characters() {
-        assert_eq!(
-            padded_media_id("A00001").as_deref(),
-            Some("I000000000A00001")
-        );
-        assert_eq!(
-            padded_media_id("P123456").as_deref(),
-            Some("I00000000P123456")
-        );
+        assert_eq!(padded_media_id("A00001").as_deref(), Some("I000000000A00001"));
+        assert_eq!(padded_media_id("P123456").as_deref(), Some("I00000000P123456"));
         assert_eq!(padded_media_id("TOO-LONG-ACNO"), None);
         assert_eq!(padded_media_id("AR-001"), None);
     }
@@ -351,10 +333,7 @@ mod tests {
         let media = map_artwork(&work, id, 0);
         assert_eq!(media.iptc.caption, "Study (c.1830). Graphite on paper.");
         assert_eq!(media.iptc.author.as_deref(), Some("A; B"));
-        assert_eq!(
-            media.iptc.keywords,
-            vec!["man".to_owned(), "cloud".to_owned()]
-        );
+        assert_eq!(media.iptc.keywords, vec!["man".to_owned(), "cloud".to_owned()]);
         assert_eq!(media.iptc.category.as_deref(), Some("people, nature"));
         assert_eq!(media.iptc.copyright, "© Estate");
         assert_eq!(media.iptc.date_created.as_deref(), Some("1830"));

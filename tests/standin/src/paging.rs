@@ -63,9 +63,7 @@ fn positive_integer(params: &Params, name: &str) -> Result<Option<usize>, ApiErr
     };
     match text.parse::<usize>() {
         Ok(value) if value >= 1 => Ok(Some(value)),
-        _ => Err(ApiError::BadRequest(format!(
-            "{name}: invalid value {text:?}; expected an integer of at least 1"
-        ))),
+        _ => Err(ApiError::BadRequest(format!("{name}: invalid value {text:?}; expected an integer of at least 1"))),
     }
 }
 
@@ -83,13 +81,7 @@ mod tests {
     #[test]
     fn page_defaults_and_bounds() {
         let request = PageRequest::from_params(&Params::parse("")).expect("defaults");
-        assert_eq!(
-            request,
-            PageRequest {
-                page: 1,
-                per_page: 50
-            }
-        );
+        assert_eq!(request, PageRequest { page: 1, per_page: 50 });
         assert!(PageRequest::from_params(&Params::parse("per_page=1001")).is_err());
         assert!(PageRequest::from_params(&Params::parse("page=0")).is_err());
         assert!(PageRequest::from_params(&Params::parse("page=two")).is_err());
@@ -98,19 +90,9 @@ mod tests {
 
     #[test]
     fn page_range_past_end_is_empty() {
-        let request = PageRequest {
-            page: 3,
-            per_page: 10,
-        };
+        let request = PageRequest { page: 3, per_page: 10 };
         assert_eq!(request.range(25), 20..25);
         assert_eq!(request.range(20), 20..20);
-        assert_eq!(
-            PageRequest {
-                page: 9,
-                per_page: 10
-            }
-            .range(25),
-            25..25
-        );
+        assert_eq!(PageRequest { page: 9, per_page: 10 }.range(25), 25..25);
     }
 }

@@ -24,10 +24,7 @@ impl Params {
 
     /// Returns a parameter's value, treating an empty value as absent.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .get(name)
-            .map(String::as_str)
-            .filter(|value| !value.is_empty())
+        self.0.get(name).map(String::as_str).filter(|value| !value.is_empty())
     }
 
     /// Returns the first of several alternative names that is present.
@@ -51,11 +48,7 @@ impl Params {
         };
 
         let mut includes = Vec::new();
-        for name in value
-            .split(',')
-            .map(str::trim)
-            .filter(|name| !name.is_empty())
-        {
+        for name in value.split(',').map(str::trim).filter(|name| !name.is_empty()) {
             let Some(known) = allowed.iter().find(|known| **known == name) else {
                 return Err(ApiError::BadRequest(format!(
                     "include: unknown value {name:?}; expected a comma-separated list of {}",
@@ -88,16 +81,9 @@ impl Params {
         let Some(value) = self.get("sort_by") else {
             return Ok(default);
         };
-        allowed
-            .iter()
-            .copied()
-            .find(|known| *known == value)
-            .ok_or_else(|| {
-                ApiError::BadRequest(format!(
-                    "sort_by: invalid value {value:?}; expected one of {}",
-                    allowed.join(", ")
-                ))
-            })
+        allowed.iter().copied().find(|known| *known == value).ok_or_else(|| {
+            ApiError::BadRequest(format!("sort_by: invalid value {value:?}; expected one of {}", allowed.join(", ")))
+        })
     }
 }
 
@@ -132,9 +118,5 @@ pub fn check_id(kind: IdKind, value: &str) -> Result<(), ApiError> {
         return Ok(());
     }
     let truncated: String = value.chars().take(40).collect();
-    Err(ApiError::BadRequest(format!(
-        "invalid {} id {truncated:?}: expected {}",
-        kind.label(),
-        kind.pattern()
-    )))
+    Err(ApiError::BadRequest(format!("invalid {} id {truncated:?}: expected {}", kind.label(), kind.pattern())))
 }

@@ -66,10 +66,8 @@ pub fn iptc(item: &Media) -> Value {
 
 /// The `/media/{id}/custom-metadata` resource: one attribute per field the work has.
 pub fn custom_metadata(item: &Media) -> Value {
-    let attributes: Map<String, Value> = mapping::custom_metadata_fields(item)
-        .into_iter()
-        .map(|(name, value)| (name.to_owned(), Value::String(value)))
-        .collect();
+    let attributes: Map<String, Value> =
+        mapping::custom_metadata_fields(item).into_iter().map(|(name, value)| (name, Value::String(value))).collect();
     json!({
         "id": item.id,
         "type": "custom-metadata",
@@ -86,10 +84,8 @@ pub fn gallery_ref(gallery: &Gallery) -> Value {
 ///
 /// Galleries that are not private inherit access from their collection (`access_inherit`).
 pub fn gallery(library: &Library, gallery: &Gallery) -> Value {
-    let key_image_id = gallery
-        .key_image
-        .map(|index| Value::String(library.media[index].id.clone()))
-        .unwrap_or(Value::Null);
+    let key_image_id =
+        gallery.key_image.map(|index| Value::String(library.media[index].id.clone())).unwrap_or(Value::Null);
     json!({
         "id": gallery.id,
         "type": "gallery",

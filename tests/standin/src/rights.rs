@@ -80,25 +80,15 @@ pub enum Usage {
     /// Tate publishes no image, so nothing is known about usage.
     Unknown,
     /// A third party holds the copyright; editorial web use under a dated licence.
-    ThirdParty {
-        start: NaiveDate,
-        expiration: NaiveDate,
-        territory: Territory,
-    },
+    ThirdParty { start: NaiveDate, expiration: NaiveDate, territory: Territory },
     /// Tate owns the rights. `malformed_expiration` is the deliberately broken value, if any.
-    TateCleared {
-        malformed_expiration: Option<&'static str>,
-    },
+    TateCleared { malformed_expiration: Option<&'static str> },
 }
 
 impl Usage {
     /// Applies the rules in the module documentation to one artwork.
     pub fn of_artwork(artwork: &Artwork) -> Usage {
-        if artwork
-            .images
-            .iter()
-            .any(|image| image.cleared == Some(false))
-        {
+        if artwork.images.iter().any(|image| image.cleared == Some(false)) {
             return Usage::NotCleared;
         }
 
@@ -115,9 +105,7 @@ impl Usage {
             let pick = (malformed_hash / MALFORMED_ONE_IN) % MALFORMED_EXPIRATIONS.len() as u64;
             MALFORMED_EXPIRATIONS[pick as usize]
         });
-        Usage::TateCleared {
-            malformed_expiration,
-        }
+        Usage::TateCleared { malformed_expiration }
     }
 
     /// Builds the usage fields of the custom metadata, in display order.
@@ -125,19 +113,13 @@ impl Usage {
         match self {
             Usage::NotCleared => vec![(field::USAGE_CHANNELS, NOT_CLEARED_CHANNELS.to_owned())],
             Usage::Unknown => Vec::new(),
-            Usage::ThirdParty {
-                start,
-                expiration,
-                territory,
-            } => vec![
+            Usage::ThirdParty { start, expiration, territory } => vec![
                 (field::USAGE_CHANNELS, THIRD_PARTY_CHANNELS.to_owned()),
                 (field::LICENSE_START_DATE, start.to_string()),
                 (field::LICENSE_EXPIRATION_DATE, expiration.to_string()),
                 (field::TERRITORY, territory.code().to_owned()),
             ],
-            Usage::TateCleared {
-                malformed_expiration,
-            } => {
+            Usage::TateCleared { malformed_expiration } => {
                 let mut fields = vec![
                     (field::USAGE_CHANNELS, TATE_CHANNELS.to_owned()),
                     (field::TERRITORY, Territory::Worldwide.code().to_owned()),
@@ -157,18 +139,13 @@ impl Usage {
         match self {
             Usage::NotCleared => Some("Not cleared for reproduction. Do not publish.".to_owned()),
             Usage::Unknown => None,
-            Usage::ThirdParty {
-                start,
-                expiration,
-                territory,
-            } => Some(format!(
+            Usage::ThirdParty { start, expiration, territory } => Some(format!(
                 "Licensed for editorial web use only, {}, from {start} until {expiration}.",
                 territory.phrase()
             )),
-            Usage::TateCleared { .. } => Some(
-                "Cleared for web, email, social and partner use worldwide, with no expiration."
-                    .to_owned(),
-            ),
+            Usage::TateCleared { .. } => {
+                Some("Cleared for web, email, social and partner use worldwide, with no expiration.".to_owned())
+            }
         }
     }
 }
@@ -177,8 +154,7 @@ impl Usage {
 ///
 /// Any non-null notice counts, including the 634 thumbnails whose notice reads `"© Tate"`.
 pub fn has_third_party_copyright(artwork: &Artwork) -> bool {
-    artwork.thumbnail_copyright.is_some()
-        || artwork.images.iter().any(|image| image.copyright.is_some())
+    artwork.thumbnail_copyright.is_some() || artwork.images.iter().any(|image| image.copyright.is_some())
 }
 
 fn third_party_usage(artwork: &Artwork) -> Usage {
@@ -197,11 +173,7 @@ fn third_party_usage(artwork: &Artwork) -> Usage {
         Territory::Worldwide
     };
 
-    Usage::ThirdParty {
-        start,
-        expiration,
-        territory,
-    }
+    Usage::ThirdParty { start, expiration, territory }
 }
 
 fn fallback_start() -> NaiveDate {
@@ -241,14 +213,10 @@ mod tests {
 
     #[test]
     fn usage_not_cleared_wins_over_missing_thumbnail() {
-        let work =
-            artwork(r#"{"acno":"A1","title":"t","images":[{"cleared":true},{"cleared":false}]}"#);
+        let work = artwork(r#"{"acno":"A1","title":"t","images":[{"cleared":true},{"cleared":false}]}"#);
         let usage = Usage::of_artwork(&work);
         assert_eq!(usage, Usage::NotCleared);
-        assert_eq!(
-            usage.custom_fields(),
-            vec![(field::USAGE_CHANNELS, "none".to_owned())]
-        );
+        assert_eq!(usage.custom_fields(), vec![(field::USAGE_CHANNELS, "none".to_owned())]);
     }
 
     #[test]
@@ -257,10 +225,7 @@ mod tests {
             r#"{"acno":"T01234","title":"t","acquisition_year":1970,
                 "thumbnail_url":"http://example.invalid/t.jpg","thumbnail_copyright":"© DACS"}"#,
         );
-        let Usage::ThirdParty {
-            start, expiration, ..
-        } = Usage::of_artwork(&work)
-        else {
+        let Usage::ThirdParty { start, expiration, .. } = Usage::of_artwork(&work) else {
             panic!("expected a third-party licence");
         };
         assert_eq!(start.to_string(), "1970-01-01");
@@ -277,17 +242,12 @@ mod tests {
         assert!(matches!(usage, Usage::ThirdParty { .. }), "{usage:?}");
         let fields = usage.custom_fields();
         assert_eq!(fields[0], (field::USAGE_CHANNELS, "web".to_owned()));
-        assert_eq!(
-            fields[1],
-            (field::LICENSE_START_DATE, "2000-01-01".to_owned())
-        );
+        assert_eq!(fields[1], (field::LICENSE_START_DATE, "2000-01-01".to_owned()));
     }
 
     #[test]
     fn usage_tate_cleared_has_all_channels() {
-        let work = artwork(
-            r#"{"acno":"N00001","title":"t","thumbnail_url":"http://example.invalid/t.jpg"}"#,
-        );
+        let work = artwork(r#"{"acno":"N00001","title":"t","thumbnail_url":"http://example.invalid/t.jpg"}"#);
         let usage = Usage::of_artwork(&work);
         let fields = usage.custom_fields();
         assert_eq!(fields[0], (field::USAGE_CHANNELS, TATE_CHANNELS.to_owned()));
@@ -303,12 +263,7 @@ mod tests {
                     acno: format!("N{index:05}"),
                     ..artwork(r#"{"acno":"x","title":"t","thumbnail_url":"http://e.invalid/"}"#)
                 };
-                matches!(
-                    Usage::of_artwork(&work),
-                    Usage::TateCleared {
-                        malformed_expiration: Some(_)
-                    }
-                )
+                matches!(Usage::of_artwork(&work), Usage::TateCleared { malformed_expiration: Some(_) })
             })
             .count();
         assert!((60..=140).contains(&malformed), "{malformed} of {total}");

@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use crate::error::ApiError;
 use crate::query::Params;
 use crate::state::AppState;
-use crate::{api, auth, cdn, control};
+use crate::{api, auth, cdn, control, oauth};
 
 /// Base path of the PhotoShelter API.
 pub const API_BASE: &str = "/psapi/v4.0";
@@ -28,11 +28,9 @@ pub fn router(state: AppState) -> Router {
     let psapi = Router::new()
         .route("/authenticate", post(auth::authenticate))
         .route("/authenticate/logout", get(auth::logout).post(auth::logout))
-        .route(
-            "/organization/authenticate",
-            post(auth::organization_authenticate),
-        )
+        .route("/organization/authenticate", post(auth::organization_authenticate))
         .route("/organization/logout", post(auth::organization_logout))
+        .route("/oauth/token", post(oauth::token))
         .route("/library", get(api::library_root))
         .route("/collections", get(api::collections))
         .route("/collections/{id}", get(api::collection))
@@ -44,20 +42,14 @@ pub fn router(state: AppState) -> Router {
         .route("/media", get(api::media_search))
         .route("/media/{id}", get(api::media))
         .route("/media/{id}/iptc", get(api::media_iptc))
-        .route(
-            "/media/{id}/custom-metadata",
-            get(api::media_custom_metadata),
-        )
+        .route("/media/{id}/custom-metadata", get(api::media_custom_metadata))
         .route("/media/{id}/galleries", get(api::media_galleries));
 
     let controls = Router::new()
-        .route(
-            "/faults",
-            get(control::list_faults)
-                .post(control::add_fault)
-                .delete(control::clear_faults),
-        )
+        .route("/faults", get(control::list_faults).post(control::add_fault).delete(control::clear_faults))
         .route("/stats", get(control::stats).delete(control::reset_stats))
+        .route("/mutate", post(control::mutate))
+        .route("/expire-tokens", post(control::expire_tokens))
         .route("/health", get(control::health));
 
     Router::new()
@@ -76,11 +68,7 @@ async fn not_found(request: Request) -> ApiError {
 }
 
 async fn method_not_allowed(request: Request) -> ApiError {
-    ApiError::MethodNotAllowed(format!(
-        "method {} is not supported on {}",
-        request.method(),
-        request.uri().path()
-    ))
+    ApiError::MethodNotAllowed(format!("method {} is not supported on {}", request.method(), request.uri().path()))
 }
 
 /// Runs before routing on every request.
@@ -94,16 +82,11 @@ async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Re
     let path = request.uri().path().to_owned();
 
     if path.starts_with(CONTROL_BASE) {
-        let client = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(address)| *address);
+        let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(address)| *address);
         if !client.is_some_and(|address| address.ip().is_loopback()) {
             tracing::warn!(?client, %path, "test control rejected: client is not on loopback");
-            return ApiError::Forbidden(format!(
-                "test controls accept loopback clients only, not {client:?}"
-            ))
-            .into_response();
+            return ApiError::Forbidden(format!("test controls accept loopback clients only, not {client:?}"))
+                .into_response();
         }
         return next.run(request).await;
     }
@@ -145,10 +128,7 @@ async fn apply_fault(state: &AppState, method: &str, path: &str) -> Option<ApiEr
     }
     let status = action.status?;
     tracing::info!(%method, %path, status = status.as_u16(), "injected fault");
-    Some(ApiError::Injected {
-        status,
-        retry_after: action.retry_after,
-    })
+    Some(ApiError::Injected { status, retry_after: action.retry_after })
 }
 
 /// Serves until `shutdown` completes.
@@ -158,7 +138,5 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let service = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }

@@ -63,12 +63,7 @@ impl Stats {
         let counts = self.lock();
         let prefix = prefix.map(|prefix| PrefixCount {
             prefix: prefix.to_owned(),
-            count: counts
-                .by_path
-                .iter()
-                .filter(|(path, _)| path.starts_with(prefix))
-                .map(|(_, count)| count)
-                .sum(),
+            count: counts.by_path.iter().filter(|(path, _)| path.starts_with(prefix)).map(|(_, count)| count).sum(),
         });
         StatsSnapshot {
             total: counts.total,
@@ -91,14 +86,9 @@ pub fn route_template(path: &str) -> String {
     path.split('/')
         .enumerate()
         .map(|(position, segment)| {
-            let is_id = [
-                IdKind::Media,
-                IdKind::Gallery,
-                IdKind::Collection,
-                IdKind::Organization,
-            ]
-            .iter()
-            .any(|kind| ids::is_valid(*kind, segment));
+            let is_id = [IdKind::Media, IdKind::Gallery, IdKind::Collection, IdKind::Organization]
+                .iter()
+                .any(|kind| ids::is_valid(*kind, segment));
             if is_id || (is_cdn && position == 2) {
                 "{id}"
             } else if is_cdn && position == 3 {
@@ -119,18 +109,9 @@ mod tests {
 
     #[test]
     fn route_template_replaces_ids() {
-        assert_eq!(
-            route_template("/psapi/v4.0/media/I000000000A00001/iptc"),
-            "/psapi/v4.0/media/{id}/iptc"
-        );
-        assert_eq!(
-            route_template("/img-get2/I000000000A00001/fit=640"),
-            "/img-get2/{id}/{size}"
-        );
-        assert_eq!(
-            route_template("/psapi/v4.0/galleries"),
-            "/psapi/v4.0/galleries"
-        );
+        assert_eq!(route_template("/psapi/v4.0/media/I000000000A00001/iptc"), "/psapi/v4.0/media/{id}/iptc");
+        assert_eq!(route_template("/img-get2/I000000000A00001/fit=640"), "/img-get2/{id}/{size}");
+        assert_eq!(route_template("/psapi/v4.0/galleries"), "/psapi/v4.0/galleries");
     }
 
     #[test]

@@ -117,22 +117,11 @@ pub struct ImageEntry {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("cannot open artwork file {path}: {source}")]
-    Open {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Open { path: PathBuf, source: std::io::Error },
     #[error("cannot read artwork file {path} at line {line}: {source}")]
-    Read {
-        path: PathBuf,
-        line: usize,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, line: usize, source: std::io::Error },
     #[error("invalid artwork record in {path} at line {line}: {source}")]
-    Parse {
-        path: PathBuf,
-        line: usize,
-        source: serde_json::Error,
-    },
+    Parse { path: PathBuf, line: usize, source: serde_json::Error },
 }
 
 /// Reads artworks from a gzip-compressed JSON-lines file, keeping the first `limit` when given.
@@ -140,10 +129,7 @@ pub enum LoadError {
 /// Blank lines are skipped. A line that is not a valid record stops the load with its line
 /// number, because a silently shortened library would make counts in tests drift.
 pub fn load_artworks(path: &Path, limit: Option<usize>) -> Result<Vec<Artwork>, LoadError> {
-    let file = File::open(path).map_err(|source| LoadError::Open {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let file = File::open(path).map_err(|source| LoadError::Open { path: path.to_path_buf(), source })?;
     let reader = BufReader::with_capacity(1 << 16, GzDecoder::new(file));
 
     let mut artworks = Vec::new();
@@ -153,11 +139,7 @@ pub fn load_artworks(path: &Path, limit: Option<usize>) -> Result<Vec<Artwork>, 
         }
 
         let line_number = index + 1;
-        let line = line.map_err(|source| LoadError::Read {
-            path: path.to_path_buf(),
-            line: line_number,
-            source,
-        })?;
+        let line = line.map_err(|source| LoadError::Read { path: path.to_path_buf(), line: line_number, source })?;
         if line.trim().is_empty() {
             continue;
         }
@@ -178,12 +160,9 @@ mod tests {
 
     #[test]
     fn artwork_parses_year_variants() {
-        let numeric: Artwork =
-            serde_json::from_str(r#"{"acno":"A1","title":"t","year":1830}"#).expect("valid");
-        let text: Artwork =
-            serde_json::from_str(r#"{"acno":"A1","title":"t","year":"2005"}"#).expect("valid");
-        let unknown: Artwork =
-            serde_json::from_str(r#"{"acno":"A1","title":"t","year":"no date"}"#).expect("valid");
+        let numeric: Artwork = serde_json::from_str(r#"{"acno":"A1","title":"t","year":1830}"#).expect("valid");
+        let text: Artwork = serde_json::from_str(r#"{"acno":"A1","title":"t","year":"2005"}"#).expect("valid");
+        let unknown: Artwork = serde_json::from_str(r#"{"acno":"A1","title":"t","year":"no date"}"#).expect("valid");
 
         assert_eq!(numeric.year(), Some(1830));
         assert_eq!(text.year(), Some(2005));

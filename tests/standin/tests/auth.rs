@@ -19,18 +19,11 @@ fn api_key_missing_or_wrong_is_403() {
     assert_eq!(missing.error_id(), "ApiKeyInvalidException");
     assert_eq!(missing.json()["errors"][0]["status"], "403");
 
-    let wrong = standin
-        .get("/psapi/v4.0/library")
-        .header("X-PS-Api-Key", "wrongKey123")
-        .token(&token)
-        .send();
+    let wrong = standin.get("/psapi/v4.0/library").header("X-PS-Api-Key", "wrongKey123").token(&token).send();
     assert_eq!(wrong.status, 403);
     assert_eq!(wrong.error_id(), "ApiKeyInvalidException");
 
-    let unauthenticated_login = standin
-        .post("/psapi/v4.0/authenticate")
-        .form("email=a&password=b")
-        .send();
+    let unauthenticated_login = standin.post("/psapi/v4.0/authenticate").form("email=a&password=b").send();
     assert_eq!(unauthenticated_login.status, 403);
 }
 
@@ -39,18 +32,10 @@ fn api_key_header_name_is_case_insensitive() {
     let standin = standin();
     let token = standin.login_org();
 
-    let lower = standin
-        .get("/psapi/v4.0/library")
-        .header("x-ps-api-key", API_KEY)
-        .token(&token)
-        .send();
+    let lower = standin.get("/psapi/v4.0/library").header("x-ps-api-key", API_KEY).token(&token).send();
     assert_eq!(lower.status, 200, "{}", lower.body);
 
-    let upper = standin
-        .get("/psapi/v4.0/library")
-        .header("X-PS-API-KEY", API_KEY)
-        .token(&token)
-        .send();
+    let upper = standin.get("/psapi/v4.0/library").header("X-PS-API-KEY", API_KEY).token(&token).send();
     assert_eq!(upper.status, 200, "{}", upper.body);
 }
 
@@ -58,10 +43,7 @@ fn api_key_header_name_is_case_insensitive() {
 fn api_key_query_parameter_accepted() {
     let standin = standin();
     let token = standin.login_org();
-    let reply = standin
-        .get(&format!("/psapi/v4.0/library?api_key={API_KEY}"))
-        .token(&token)
-        .send();
+    let reply = standin.get(&format!("/psapi/v4.0/library?api_key={API_KEY}")).token(&token).send();
     assert_eq!(reply.status, 200, "{}", reply.body);
 }
 
@@ -71,18 +53,12 @@ fn authenticate_reply_is_not_enveloped() {
     let reply = standin
         .post("/psapi/v4.0/authenticate")
         .api_key()
-        .form(&format!(
-            "email={}&password={}&mode=token",
-            encode(EMAIL),
-            encode(PASSWORD)
-        ))
+        .form(&format!("email={}&password={}&mode=token", encode(EMAIL), encode(PASSWORD)))
         .send();
     assert_eq!(reply.status, 200, "{}", reply.body);
 
     let body = reply.json();
-    assert!(body["token"]
-        .as_str()
-        .is_some_and(|token| token.len() >= 32));
+    assert!(body["token"].as_str().is_some_and(|token| token.len() >= 32));
     assert!(body["org"].is_null());
     assert_eq!(body["two_factor"], false);
     assert!(body.get("data").is_none());
@@ -115,19 +91,12 @@ fn authenticate_bad_credentials_is_401() {
     let reply = standin
         .post("/psapi/v4.0/authenticate")
         .api_key()
-        .form(&format!(
-            "email={}&password=wrong&mode=token",
-            encode(EMAIL)
-        ))
+        .form(&format!("email={}&password=wrong&mode=token", encode(EMAIL)))
         .send();
     assert_eq!(reply.status, 401);
     assert_eq!(reply.json()["errors"][0]["status"], "401");
 
-    let missing = standin
-        .post("/psapi/v4.0/authenticate")
-        .api_key()
-        .form("mode=token")
-        .send();
+    let missing = standin.post("/psapi/v4.0/authenticate").api_key().form("mode=token").send();
     assert_eq!(missing.status, 400);
 }
 
@@ -137,22 +106,14 @@ fn authenticate_unknown_org_is_rejected() {
     let unknown = standin
         .post("/psapi/v4.0/authenticate")
         .api_key()
-        .form(&format!(
-            "email={}&password={}&org_id=O0000SomeoneElse",
-            encode(EMAIL),
-            encode(PASSWORD)
-        ))
+        .form(&format!("email={}&password={}&org_id=O0000SomeoneElse", encode(EMAIL), encode(PASSWORD)))
         .send();
     assert_eq!(unknown.status, 404);
 
     let malformed = standin
         .post("/psapi/v4.0/authenticate")
         .api_key()
-        .form(&format!(
-            "email={}&password={}&org_id=not-an-org",
-            encode(EMAIL),
-            encode(PASSWORD)
-        ))
+        .form(&format!("email={}&password={}&org_id=not-an-org", encode(EMAIL), encode(PASSWORD)))
         .send();
     assert_eq!(malformed.status, 400);
 }
@@ -166,11 +127,7 @@ fn data_needs_token() {
     assert_eq!(no_token.error_id(), "AcsPermissionException");
     assert_eq!(no_token.header("WWW-Authenticate"), Some("Bearer"));
 
-    let bad_token = standin
-        .get("/psapi/v4.0/galleries")
-        .api_key()
-        .token("not-a-real-token")
-        .send();
+    let bad_token = standin.get("/psapi/v4.0/galleries").api_key().token("not-a-real-token").send();
     assert_eq!(bad_token.status, 401);
     assert_eq!(bad_token.header("WWW-Authenticate"), Some("Bearer"));
 }
@@ -184,28 +141,19 @@ fn data_needs_org_session() {
     assert_eq!(before.status, 401);
     assert_eq!(before.error_id(), "AcsPermissionException");
 
-    let wrong_org = standin
-        .post("/psapi/v4.0/organization/authenticate")
-        .authed(&token)
-        .form("org_id=O0000SomeoneElse")
-        .send();
+    let wrong_org =
+        standin.post("/psapi/v4.0/organization/authenticate").authed(&token).form("org_id=O0000SomeoneElse").send();
     assert_eq!(wrong_org.status, 404);
 
-    let enter = standin
-        .post("/psapi/v4.0/organization/authenticate")
-        .authed(&token)
-        .form(&format!("org_id={ORG_ID}"))
-        .send();
+    let enter =
+        standin.post("/psapi/v4.0/organization/authenticate").authed(&token).form(&format!("org_id={ORG_ID}")).send();
     assert_eq!(enter.status, 200, "{}", enter.body);
     assert_eq!(enter.json(), json!({ "meta": { "status": "OK" } }));
 
     let after = standin.get("/psapi/v4.0/library").authed(&token).send();
     assert_eq!(after.status, 200, "{}", after.body);
 
-    let leave = standin
-        .post("/psapi/v4.0/organization/logout")
-        .authed(&token)
-        .send();
+    let leave = standin.post("/psapi/v4.0/organization/logout").authed(&token).send();
     assert_eq!(leave.status, 200);
     let left = standin.get("/psapi/v4.0/library").authed(&token).send();
     assert_eq!(left.status, 401);
@@ -215,11 +163,8 @@ fn data_needs_org_session() {
 fn org_authenticate_accepts_json_and_needs_token() {
     let standin = standin();
 
-    let anonymous = standin
-        .post("/psapi/v4.0/organization/authenticate")
-        .api_key()
-        .json_body(&json!({ "org_id": ORG_ID }))
-        .send();
+    let anonymous =
+        standin.post("/psapi/v4.0/organization/authenticate").api_key().json_body(&json!({ "org_id": ORG_ID })).send();
     assert_eq!(anonymous.status, 401);
 
     let token = standin.login();
@@ -235,11 +180,8 @@ fn org_authenticate_accepts_json_and_needs_token() {
 fn bearer_token_accepted() {
     let standin = standin();
     let token = standin.login_org();
-    let reply = standin
-        .get("/psapi/v4.0/collections")
-        .api_key()
-        .header("Authorization", &format!("Bearer {token}"))
-        .send();
+    let reply =
+        standin.get("/psapi/v4.0/collections").api_key().header("Authorization", &format!("Bearer {token}")).send();
     assert_eq!(reply.status, 200, "{}", reply.body);
 }
 
@@ -248,10 +190,7 @@ fn logout_ends_the_token() {
     let standin = standin();
     let token = standin.login_org();
 
-    let logout = standin
-        .post("/psapi/v4.0/authenticate/logout")
-        .authed(&token)
-        .send();
+    let logout = standin.post("/psapi/v4.0/authenticate/logout").authed(&token).send();
     assert_eq!(logout.status, 200);
 
     let after = standin.get("/psapi/v4.0/library").authed(&token).send();

@@ -16,12 +16,7 @@ fn image_redirects_to_thumbnail() {
         .expect("some artwork has a thumbnail");
     let standin = common::start_with(library);
 
-    for size in [
-        "fit=640",
-        "fit=1200x1200",
-        "fill=400x400",
-        "fit=1200x1200/picture.jpg",
-    ] {
+    for size in ["fit=640", "fit=1200x1200", "fill=400x400", "fit=1200x1200/picture.jpg"] {
         let reply = standin.get(&format!("/img-get2/{id}/{size}")).send();
         assert_eq!(reply.status, 302, "{size}: {}", reply.body);
         assert_eq!(reply.header("Location"), Some(thumbnail.as_str()), "{size}");

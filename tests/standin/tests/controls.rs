@@ -1,10 +1,12 @@
-//! Test controls: injected faults, request counts and health.
+//! Test controls: injected faults, token expiry, request counts and health. The mutate control
+//! has its own file, `mutation.rs`.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
 use common::Standin;
+use loci_standin::oauth::DEFAULT_REFRESH_TOKEN;
 use serde_json::json;
 
 const SEARCH: &str = "/psapi/v4.0/media?org_id=O0000TateDemo001&per_page=5";
@@ -81,11 +83,50 @@ fn fault_delay_slows_request() {
     let started = Instant::now();
     let reply = standin.get("/psapi/v4.0/galleries").authed(&token).send();
     assert_eq!(reply.status, 200);
-    assert!(
-        started.elapsed() >= Duration::from_millis(300),
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() >= Duration::from_millis(300), "{:?}", started.elapsed());
+}
+
+#[test]
+fn fault_after_lets_requests_pass() {
+    let (standin, token) = setup();
+    let added = standin
+        .post("/__standin/faults")
+        .json_body(&json!({ "path_prefix": "/psapi/v4.0/media", "status": 500, "count": 2, "after": 3 }))
+        .send();
+    assert_eq!(added.status, 201, "{}", added.body);
+    assert_eq!(added.json()["data"]["after"], 3);
+
+    for page in 1..=3 {
+        let reply = standin.get(&format!("{SEARCH}&page={page}")).authed(&token).send();
+        assert_eq!(reply.status, 200, "page {page} passes: {}", reply.body);
+    }
+    let listed = standin.get("/__standin/faults").send().json();
+    assert_eq!(listed["data"][0]["after"], 0);
+    assert_eq!(listed["data"][0]["remaining"], 2);
+
+    for attempt in 1..=2 {
+        let reply = standin.get(&format!("{SEARCH}&page=4")).authed(&token).send();
+        assert_eq!(reply.status, 500, "attempt {attempt}");
+        assert_eq!(reply.error_id(), "InternalServerErrorException");
+    }
+    let recovered = standin.get(&format!("{SEARCH}&page=4")).authed(&token).send();
+    assert_eq!(recovered.status, 200, "{}", recovered.body);
+}
+
+#[test]
+fn fault_applies_to_oauth_token() {
+    let standin = common::start(Some(10));
+    standin
+        .post("/__standin/faults")
+        .json_body(&json!({ "path_prefix": "/psapi/v4.0/oauth/token", "status": 429, "retry_after": 2 }))
+        .send();
+
+    let limited = standin.refresh(DEFAULT_REFRESH_TOKEN);
+    assert_eq!(limited.status, 429);
+    assert_eq!(limited.header("Retry-After"), Some("2"));
+
+    let reply = standin.refresh(DEFAULT_REFRESH_TOKEN);
+    assert_eq!(reply.status, 200, "a faulted request does not use up the refresh token: {}", reply.body);
 }
 
 #[test]
@@ -122,6 +163,41 @@ fn fault_rejects_invalid_body() {
 }
 
 #[test]
+fn expire_tokens_needs_one_new_login() {
+    let (standin, token) = setup();
+    let refreshed = standin.refresh(DEFAULT_REFRESH_TOKEN).json();
+    let access = refreshed["access_token"].as_str().expect("access token").to_owned();
+    let refresh = refreshed["refresh_token"].as_str().expect("refresh token").to_owned();
+
+    let expired = standin.post("/__standin/expire-tokens").send();
+    assert_eq!(expired.status, 200, "{}", expired.body);
+    assert_eq!(expired.json()["meta"], json!({ "status": "OK", "sessions": 1, "access_tokens": 1 }));
+
+    let session_reply = standin.get(SEARCH).authed(&token).send();
+    assert_eq!(session_reply.status, 401);
+    assert_eq!(session_reply.error_id(), "AcsPermissionException");
+    assert_eq!(session_reply.header("WWW-Authenticate"), Some("Bearer"));
+
+    let bearer_reply = standin.get(SEARCH).api_key().bearer(&access).send();
+    assert_eq!(bearer_reply.status, 401);
+    assert_eq!(bearer_reply.error_id(), "OAuthServerException");
+    assert_eq!(bearer_reply.header("WWW-Authenticate"), Some("Bearer"));
+
+    let new_token = standin.login_org();
+    let again = standin.get(SEARCH).authed(&new_token).send();
+    assert_eq!(again.status, 200, "{}", again.body);
+
+    let new_access =
+        standin.refresh(&refresh).json()["access_token"].as_str().expect("refresh tokens stay valid").to_owned();
+    let bearer_again = standin.get(SEARCH).api_key().bearer(&new_access).send();
+    assert_eq!(bearer_again.status, 200, "{}", bearer_again.body);
+
+    let health = standin.get("/__standin/health").send().json();
+    assert_eq!(health["sessions"], 1);
+    assert_eq!(health["access_tokens"], 1);
+}
+
+#[test]
 fn stats_count_requests() {
     let (standin, token) = setup();
     standin.delete("/__standin/stats").send();
@@ -129,17 +205,11 @@ fn stats_count_requests() {
     for _ in 0..3 {
         standin.get(SEARCH).authed(&token).send();
     }
-    standin
-        .get("/psapi/v4.0/media/I000000000A00001/iptc")
-        .authed(&token)
-        .send();
+    standin.get("/psapi/v4.0/media/I000000000A00001/iptc").authed(&token).send();
     standin.get("/psapi/v4.0/galleries").send();
     standin.get("/__standin/health").send();
 
-    let stats = standin
-        .get("/__standin/stats?prefix=/psapi/v4.0/media")
-        .send()
-        .json();
+    let stats = standin.get("/__standin/stats?prefix=/psapi/v4.0/media").send().json();
     let data = &stats["data"];
     assert_eq!(data["total"], 5, "{stats}");
     assert_eq!(data["prefix"]["count"], 4);

@@ -32,10 +32,7 @@ fn walk(standin: &Standin, token: &str, path: &str, per_page: usize) -> Vec<Stri
         if batch.is_empty() {
             let total = paging["total"].as_u64().expect("total") as usize;
             assert_eq!(ids.len(), total, "walk collected every item");
-            assert_eq!(
-                paging["pages"].as_u64(),
-                Some(total.div_ceil(per_page) as u64)
-            );
+            assert_eq!(paging["pages"].as_u64(), Some(total.div_ceil(per_page) as u64));
             return ids;
         }
         ids.extend(batch);
@@ -48,23 +45,11 @@ fn media_paging_reaches_the_end() {
     let standin = common::start(Some(LIMIT));
     let token = standin.login_org();
 
-    let ids = walk(
-        &standin,
-        &token,
-        "/psapi/v4.0/media?org_id=O0000TateDemo001",
-        70,
-    );
+    let ids = walk(&standin, &token, "/psapi/v4.0/media?org_id=O0000TateDemo001", 70);
     assert_eq!(ids.len(), LIMIT);
-    assert_eq!(
-        ids.iter().collect::<HashSet<_>>().len(),
-        LIMIT,
-        "no id repeats"
-    );
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), LIMIT, "no id repeats");
 
-    let last = standin.fetch(
-        &token,
-        "/psapi/v4.0/media?org_id=O0000TateDemo001&page=8&per_page=70",
-    );
+    let last = standin.fetch(&token, "/psapi/v4.0/media?org_id=O0000TateDemo001&page=8&per_page=70");
     assert_eq!(ids_of(&last).len(), LIMIT - 7 * 70);
 }
 
@@ -82,10 +67,7 @@ fn galleries_paging_reaches_the_end() {
 fn page_past_end_is_empty() {
     let standin = common::start(Some(LIMIT));
     let token = standin.login_org();
-    let body = standin.fetch(
-        &token,
-        "/psapi/v4.0/media?org_id=O0000TateDemo001&page=99&per_page=50",
-    );
+    let body = standin.fetch(&token, "/psapi/v4.0/media?org_id=O0000TateDemo001&page=99&per_page=50");
     assert_eq!(body["data"], Value::Array(Vec::new()));
     assert_eq!(body["meta"]["paging"]["total"], LIMIT);
     assert_eq!(body["meta"]["paging"]["pages"], 10);
@@ -107,14 +89,8 @@ fn per_page_over_maximum_is_400() {
         assert_eq!(reply.error_id(), "BadRequestException", "{path}");
     }
 
-    let reply = standin
-        .get("/psapi/v4.0/galleries?per_page=1001")
-        .authed(&token)
-        .send();
-    let detail = reply.json()["errors"][0]["detail"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let reply = standin.get("/psapi/v4.0/galleries?per_page=1001").authed(&token).send();
+    let detail = reply.json()["errors"][0]["detail"].as_str().unwrap_or_default().to_owned();
     assert!(detail.contains("1000"), "{detail}");
 }
 
@@ -163,10 +139,7 @@ fn bad_id_format_is_400_and_unknown_is_404() {
 fn unknown_endpoint_is_json_404() {
     let standin = common::start(Some(LIMIT));
     let token = standin.login_org();
-    let reply = standin
-        .get("/psapi/v4.0/no-such-thing")
-        .authed(&token)
-        .send();
+    let reply = standin.get("/psapi/v4.0/no-such-thing").authed(&token).send();
     assert_eq!(reply.status, 404);
     assert_eq!(reply.error_id(), "ResourceNotFoundException");
 }
@@ -200,10 +173,8 @@ fn collection_children_are_galleries() {
         let single = standin.fetch(&token, &format!("/psapi/v4.0/collections/{collection_id}"));
         assert_eq!(single["data"]["id"], collection_id.as_str());
 
-        let children = standin.fetch(
-            &token,
-            &format!("/psapi/v4.0/collections/{collection_id}/children?per_page=1000"),
-        );
+        let children =
+            standin.fetch(&token, &format!("/psapi/v4.0/collections/{collection_id}/children?per_page=1000"));
         for child in children["data"].as_array().expect("list") {
             assert_eq!(child["type"], "gallery");
             let attributes = &child["attributes"];
@@ -215,11 +186,7 @@ fn collection_children_are_galleries() {
     }
 
     let galleries = standin.fetch(&token, "/psapi/v4.0/galleries?per_page=1000");
-    assert_eq!(
-        seen.len(),
-        ids_of(&galleries).len(),
-        "every gallery has one parent"
-    );
+    assert_eq!(seen.len(), ids_of(&galleries).len(), "every gallery has one parent");
 }
 
 #[test]
@@ -238,10 +205,7 @@ fn gallery_children_and_count_agree() {
         assert_eq!(counts["audio"], 0);
         assert_eq!(counts["documents"], 0);
 
-        let children = standin.fetch(
-            &token,
-            &format!("/psapi/v4.0/galleries/{id}/children?per_page=1000"),
-        );
+        let children = standin.fetch(&token, &format!("/psapi/v4.0/galleries/{id}/children?per_page=1000"));
         let items = children["data"].as_array().expect("list");
         assert_eq!(items.len() as u64, images, "{id}");
         for (position, child) in items.iter().enumerate() {
@@ -262,12 +226,7 @@ fn gallery_resource_has_attributes() {
     for gallery in galleries["data"].as_array().expect("list") {
         let id = gallery["id"].as_str().expect("id");
         assert_eq!(id.len(), 16, "{id}");
-        assert!(
-            ["G0000grp", "G0000art", "G0000mov"]
-                .iter()
-                .any(|prefix| id.starts_with(prefix)),
-            "{id}"
-        );
+        assert!(["G0000grp", "G0000art", "G0000mov"].iter().any(|prefix| id.starts_with(prefix)), "{id}");
 
         let attributes = &gallery["attributes"];
         let mode = attributes["mode"].as_str().expect("mode");
@@ -278,10 +237,7 @@ fn gallery_resource_has_attributes() {
             assert!(attributes[key].is_string(), "{key} in {gallery}");
         }
         let created = attributes["created_at"].as_str().expect("created_at");
-        assert!(
-            created.ends_with(" GMT") && created.len() == 23,
-            "{created}"
-        );
+        assert!(created.ends_with(" GMT") && created.len() == 23, "{created}");
     }
 
     let first = ids_of(&galleries)[0].clone();
@@ -298,26 +254,14 @@ fn gallery_collection_context_is_checked() {
     let collections = standin.fetch(&token, "/psapi/v4.0/collections");
     let collection_ids = ids_of(&collections);
     let parent = &collection_ids[0];
-    let children = standin.fetch(
-        &token,
-        &format!("/psapi/v4.0/collections/{parent}/children"),
-    );
+    let children = standin.fetch(&token, &format!("/psapi/v4.0/collections/{parent}/children"));
     let gallery = ids_of(&children)[0].clone();
 
-    let within = standin
-        .get(&format!(
-            "/psapi/v4.0/galleries/{gallery}?collection_id={parent}"
-        ))
-        .authed(&token)
-        .send();
+    let within = standin.get(&format!("/psapi/v4.0/galleries/{gallery}?collection_id={parent}")).authed(&token).send();
     assert_eq!(within.status, 200, "{}", within.body);
 
-    let elsewhere = standin
-        .get(&format!(
-            "/psapi/v4.0/galleries/{gallery}?collection_id=C0000cls00009999"
-        ))
-        .authed(&token)
-        .send();
+    let elsewhere =
+        standin.get(&format!("/psapi/v4.0/galleries/{gallery}?collection_id=C0000cls00009999")).authed(&token).send();
     assert_eq!(elsewhere.status, 404);
 }
 
@@ -326,10 +270,7 @@ fn galleries_sort_by_name_descending() {
     let standin = common::start(Some(LIMIT));
     let token = standin.login_org();
 
-    let body = standin.fetch(
-        &token,
-        "/psapi/v4.0/galleries?sort_by=name&sort_direction=descending&per_page=1000",
-    );
+    let body = standin.fetch(&token, "/psapi/v4.0/galleries?sort_by=name&sort_direction=descending&per_page=1000");
     let names: Vec<&str> = body["data"]
         .as_array()
         .expect("list")
@@ -340,10 +281,7 @@ fn galleries_sort_by_name_descending() {
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(names, sorted);
 
-    let invalid = standin
-        .get("/psapi/v4.0/galleries?sort_by=size")
-        .authed(&token)
-        .send();
+    let invalid = standin.get("/psapi/v4.0/galleries?sort_by=size").authed(&token).send();
     assert_eq!(invalid.status, 400);
 }
 
@@ -354,14 +292,10 @@ fn galleries_filter_by_parent() {
 
     let collections = standin.fetch(&token, "/psapi/v4.0/collections");
     for collection_id in ids_of(&collections) {
-        let children = standin.fetch(
-            &token,
-            &format!("/psapi/v4.0/collections/{collection_id}/children?per_page=1000"),
-        );
-        let filtered = standin.fetch(
-            &token,
-            &format!("/psapi/v4.0/galleries?parent={collection_id}&per_page=1000&sort_by=name"),
-        );
+        let children =
+            standin.fetch(&token, &format!("/psapi/v4.0/collections/{collection_id}/children?per_page=1000"));
+        let filtered =
+            standin.fetch(&token, &format!("/psapi/v4.0/galleries?parent={collection_id}&per_page=1000&sort_by=name"));
         let mut expected = ids_of(&children);
         let mut actual = ids_of(&filtered);
         expected.sort();

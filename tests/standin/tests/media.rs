@@ -26,20 +26,14 @@ fn search_needs_org_id() {
     assert_eq!(missing.status, 400);
     assert_eq!(missing.error_id(), "BadRequestException");
 
-    let other = standin
-        .get("/psapi/v4.0/media?org_id=O0000SomeoneElse")
-        .authed(&token)
-        .send();
+    let other = standin.get("/psapi/v4.0/media?org_id=O0000SomeoneElse").authed(&token).send();
     assert_eq!(other.status, 404);
 }
 
 #[test]
 fn search_includes_embed_per_item() {
     let (standin, token) = setup();
-    let body = standin.fetch(
-        &token,
-        &format!("{SEARCH}&per_page=100&include=iptc,custom-metadata,galleries"),
-    );
+    let body = standin.fetch(&token, &format!("{SEARCH}&per_page=100&include=iptc,custom-metadata,galleries"));
 
     for item in items(&body) {
         let id = item["id"].as_str().expect("id");
@@ -55,9 +49,7 @@ fn search_includes_embed_per_item() {
         let galleries = includes["galleries"]["data"].as_array().expect("galleries");
         for gallery in galleries {
             assert_eq!(gallery["type"], "gallery");
-            assert!(gallery["id"]
-                .as_str()
-                .is_some_and(|gallery_id| gallery_id.len() == 16));
+            assert!(gallery["id"].as_str().is_some_and(|gallery_id| gallery_id.len() == 16));
         }
 
         // The embedded resources equal the standalone endpoints.
@@ -90,15 +82,9 @@ fn search_without_include_has_no_includes() {
 #[test]
 fn search_unknown_include_is_400() {
     let (standin, token) = setup();
-    let reply = standin
-        .get(&format!("{SEARCH}&include=iptc,custom_metadata"))
-        .authed(&token)
-        .send();
+    let reply = standin.get(&format!("{SEARCH}&include=iptc,custom_metadata")).authed(&token).send();
     assert_eq!(reply.status, 400);
-    let detail = reply.json()["errors"][0]["detail"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let detail = reply.json()["errors"][0]["detail"].as_str().unwrap_or_default().to_owned();
     assert!(detail.contains("custom_metadata"), "{detail}");
 }
 
@@ -113,20 +99,14 @@ fn media_resource_attributes() {
         let id = item["id"].as_str().expect("id");
         assert!(file_name.ends_with(".jpg"), "{file_name}");
         assert!(id.starts_with("I0000") && id.len() == 16, "{id}");
-        assert!(
-            id.ends_with(file_name.trim_end_matches(".jpg")),
-            "{id} vs {file_name}"
-        );
+        assert!(id.ends_with(file_name.trim_end_matches(".jpg")), "{id} vs {file_name}");
         assert_eq!(attributes["owner_id"], "O0000TateDemo001");
         assert!(attributes["searchable"].is_boolean());
         assert!(attributes["model_released"].is_null());
         assert!(attributes["property_released"].is_null());
         for key in ["created_at", "modified_at"] {
             let value = attributes[key].as_str().expect("timestamp");
-            assert!(
-                value.ends_with(" GMT") && value.len() == 23,
-                "{key}: {value}"
-            );
+            assert!(value.ends_with(" GMT") && value.len() == 23, "{key}: {value}");
         }
         assert!(attributes["created_at"].as_str() <= attributes["modified_at"].as_str());
 
@@ -141,10 +121,7 @@ fn media_single_accepts_include() {
     let body = standin.fetch(&token, &format!("{SEARCH}&per_page=1"));
     let id = items(&body)[0]["id"].as_str().expect("id").to_owned();
 
-    let single = standin.fetch(
-        &token,
-        &format!("/psapi/v4.0/media/{id}?include=iptc,galleries"),
-    );
+    let single = standin.fetch(&token, &format!("/psapi/v4.0/media/{id}?include=iptc,galleries"));
     assert!(single["data"]["includes"]["iptc"]["data"].is_object());
     assert!(single["data"]["includes"]["galleries"]["data"].is_array());
 }
@@ -155,18 +132,11 @@ fn media_galleries_include_gallery() {
     let body = standin.fetch(&token, &format!("{SEARCH}&per_page=100&include=galleries"));
     let item = items(&body)
         .iter()
-        .find(|item| {
-            item["includes"]["galleries"]["data"]
-                .as_array()
-                .is_some_and(|galleries| !galleries.is_empty())
-        })
+        .find(|item| item["includes"]["galleries"]["data"].as_array().is_some_and(|galleries| !galleries.is_empty()))
         .expect("some image is in a gallery");
     let id = item["id"].as_str().expect("id");
 
-    let listed = standin.fetch(
-        &token,
-        &format!("/psapi/v4.0/media/{id}/galleries?include=gallery"),
-    );
+    let listed = standin.fetch(&token, &format!("/psapi/v4.0/media/{id}/galleries?include=gallery"));
     for entry in items(&listed) {
         let name = &entry["includes"]["gallery"]["data"]["attributes"]["name"];
         assert!(name.is_string(), "{entry}");
@@ -179,14 +149,8 @@ fn search_sorts_by_upload_time_both_ways() {
     let (standin, token) = setup();
 
     let ascending = standin.fetch(&token, &format!("{SEARCH}&per_page=1000"));
-    let created: Vec<&str> = items(&ascending)
-        .iter()
-        .map(|item| {
-            item["attributes"]["created_at"]
-                .as_str()
-                .expect("created_at")
-        })
-        .collect();
+    let created: Vec<&str> =
+        items(&ascending).iter().map(|item| item["attributes"]["created_at"].as_str().expect("created_at")).collect();
     let mut sorted = created.clone();
     sorted.sort();
     assert_eq!(created, sorted);
@@ -202,18 +166,13 @@ fn search_sorts_by_upload_time_both_ways() {
 fn search_sorts_by_file_name() {
     let (standin, token) = setup();
     let body = standin.fetch(&token, &format!("{SEARCH}&per_page=1000&sort_by=file_name"));
-    let names: Vec<&str> = items(&body)
-        .iter()
-        .map(|item| item["attributes"]["file_name"].as_str().expect("file_name"))
-        .collect();
+    let names: Vec<&str> =
+        items(&body).iter().map(|item| item["attributes"]["file_name"].as_str().expect("file_name")).collect();
     let mut sorted = names.clone();
     sorted.sort();
     assert_eq!(names, sorted);
 
-    let invalid = standin
-        .get(&format!("{SEARCH}&sort_by=relevance"))
-        .authed(&token)
-        .send();
+    let invalid = standin.get(&format!("{SEARCH}&sort_by=relevance")).authed(&token).send();
     assert_eq!(invalid.status, 400);
 }
 
@@ -221,36 +180,19 @@ fn search_sorts_by_file_name() {
 fn search_modify_start_filters() {
     let (standin, token) = setup();
     let all = standin.fetch(&token, &format!("{SEARCH}&per_page=1000"));
-    let mut modified: Vec<&str> = items(&all)
-        .iter()
-        .map(|item| {
-            item["attributes"]["modified_at"]
-                .as_str()
-                .expect("modified_at")
-        })
-        .collect();
+    let mut modified: Vec<&str> =
+        items(&all).iter().map(|item| item["attributes"]["modified_at"].as_str().expect("modified_at")).collect();
     modified.sort();
     let cutoff = modified[modified.len() / 2];
     let expected = modified.iter().filter(|value| **value >= cutoff).count();
 
-    let filtered = standin.fetch(
-        &token,
-        &format!("{SEARCH}&per_page=1000&modify_start={}", encode(cutoff)),
-    );
+    let filtered = standin.fetch(&token, &format!("{SEARCH}&per_page=1000&modify_start={}", encode(cutoff)));
     assert_eq!(filtered["meta"]["paging"]["total"], expected);
     for item in items(&filtered) {
-        assert!(
-            item["attributes"]["modified_at"]
-                .as_str()
-                .expect("modified_at")
-                >= cutoff
-        );
+        assert!(item["attributes"]["modified_at"].as_str().expect("modified_at") >= cutoff);
     }
 
-    let malformed = standin
-        .get(&format!("{SEARCH}&modify_start=2024-01-01T00:00:00Z"))
-        .authed(&token)
-        .send();
+    let malformed = standin.get(&format!("{SEARCH}&modify_start=2024-01-01T00:00:00Z")).authed(&token).send();
     assert_eq!(malformed.status, 400);
 }
 
@@ -263,9 +205,6 @@ fn search_media_type_filter() {
     let videos = standin.fetch(&token, &format!("{SEARCH}&media_type=video"));
     assert_eq!(videos["meta"]["paging"]["total"], 0);
 
-    let invalid = standin
-        .get(&format!("{SEARCH}&media_type=hologram"))
-        .authed(&token)
-        .send();
+    let invalid = standin.get(&format!("{SEARCH}&media_type=hologram")).authed(&token).send();
     assert_eq!(invalid.status, 400);
 }
