@@ -63,6 +63,7 @@ CREATE TABLE gallery_assets (
     PRIMARY KEY (generation, gallery_id, asset_id)
 ) WITHOUT ROWID;
 CREATE INDEX gallery_assets_by_asset ON gallery_assets (generation, asset_id);
+CREATE INDEX gallery_assets_by_position ON gallery_assets (generation, gallery_id, position);
 
 -- The inverted index for content similarity: one row per (term, asset). Terms are prefixed
 -- by kind: `kw:` keyword, `cat:` category, `by:` creator, `gal:` gallery, `col:` collection.

@@ -122,8 +122,9 @@ async fn content_candidates(
     let scored: Vec<Scored> = query_as(
         db,
         Statement::new(
-            "SELECT t.asset_id AS id, SUM(w.value ->> '$[1]') AS score, group_concat(w.value ->> '$[0]', '|') AS terms \
-             FROM json_each(?2) w JOIN asset_terms t ON t.generation = ?1 AND t.term = w.value ->> '$[0]' \
+            "WITH w (term, weight) AS MATERIALIZED (SELECT value ->> '$[0]', value ->> '$[1]' FROM json_each(?2)) \
+             SELECT t.asset_id AS id, SUM(w.weight) AS score, group_concat(w.term, '|') AS terms \
+             FROM w CROSS JOIN asset_terms t ON t.generation = ?1 AND t.term = w.term \
              WHERE t.asset_id <> ?3 GROUP BY t.asset_id ORDER BY score DESC, t.asset_id LIMIT ?4",
             vec![catalog.generation.into(), weights.to_string().into(), asset_id.into(), CONTENT_CANDIDATES.into()],
         ),
