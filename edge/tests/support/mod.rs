@@ -250,3 +250,35 @@ pub fn config_with_remote(base_url: &str, remote_url: &str, timeout_ms: u64) -> 
     Config::from_vars(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()))
         .expect("valid test configuration")
 }
+
+/// POSTs JSON to one of the stand-in's test controls, such as `mutate` or `faults`, and
+/// returns the answer's JSON.
+pub fn standin_control(standin: SocketAddr, control: &str, body: &Value) -> Value {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut response =
+        agent.post(&format!("http://{standin}/__standin/{control}")).send_json(body).expect("the stand-in answers");
+    assert!(response.status().is_success(), "control {control} failed: {}", response.status());
+    response.body_mut().read_json().unwrap_or(Value::Null)
+}
+
+/// Removes every injected fault.
+pub fn clear_faults(standin: SocketAddr) {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    agent.delete(&format!("http://{standin}/__standin/faults")).call().expect("the stand-in answers");
+}
+
+/// Configuration that logs in to the stand-in with an OAuth refresh token.
+pub fn config_with_oauth(base_url: &str, refresh_token: &str, client_id: &str, client_secret: &str) -> Config {
+    let vars = [
+        ("PHOTOSHELTER_BASE_URL", base_url.to_owned()),
+        ("PHOTOSHELTER_API_KEY", API_KEY.to_owned()),
+        ("PHOTOSHELTER_OAUTH_REFRESH_TOKEN", refresh_token.to_owned()),
+        ("PHOTOSHELTER_OAUTH_CLIENT_ID", client_id.to_owned()),
+        ("PHOTOSHELTER_OAUTH_CLIENT_SECRET", client_secret.to_owned()),
+        ("PHOTOSHELTER_ORG_ID", ORG_ID.to_owned()),
+        ("ADMIN_KEY", ADMIN_KEY.to_owned()),
+        ("SYNC_PER_PAGE", "200".to_owned()),
+    ];
+    Config::from_vars(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()))
+        .expect("valid test configuration")
+}
