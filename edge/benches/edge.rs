@@ -62,7 +62,12 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
-fn sync_until_done(db: &TimedDb, transport: &NativeTransport, config: &loci_edge::config::Config, options: StepOptions) -> (SyncStatus, usize, Duration) {
+fn sync_until_done(
+    db: &TimedDb,
+    transport: &NativeTransport,
+    config: &loci_edge::config::Config,
+    options: StepOptions,
+) -> (SyncStatus, usize, Duration) {
     let clock = support::test_now;
     let started = Instant::now();
     let mut steps = 0;
@@ -87,14 +92,19 @@ struct IdRow {
 }
 
 fn main() {
-    let limit: usize = std::env::var("LOCI_BENCH_LIMIT").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(usize::MAX);
+    let limit: usize =
+        std::env::var("LOCI_BENCH_LIMIT").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(usize::MAX);
     let standin = support::start_standin(limit);
     let mut config = support::config_for(&format!("http://{standin}/psapi/v4.0"));
     if let Ok(photoshelter) = config.photoshelter.as_mut() {
         photoshelter.per_page = 500;
         photoshelter.pages_per_step = 8;
     }
-    let db = TimedDb { inner: SqliteDatabase::for_tests(), spent: Cell::new(Duration::ZERO), by_statement: Default::default() };
+    let db = TimedDb {
+        inner: SqliteDatabase::for_tests(),
+        spent: Cell::new(Duration::ZERO),
+        by_statement: Default::default(),
+    };
     let transport = NativeTransport::default();
 
     println!("== sync (SQLite in memory, stand-in on loopback)");
@@ -110,7 +120,8 @@ fn main() {
 
     let mutation = serde_json::json!({"modify": ["I000000000N00530", "I000000000N01506"], "add": 25, "clock": "2030-01-01 00:00:00 GMT"});
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    let mutated = agent.post(&format!("http://{standin}/__standin/mutate")).send_json(&mutation).map(|r| r.status().as_u16());
+    let mutated =
+        agent.post(&format!("http://{standin}/__standin/mutate")).send_json(&mutation).map(|r| r.status().as_u16());
     db.spent.set(Duration::ZERO);
     let (incremental, steps, elapsed) = sync_until_done(&db, &transport, &config, StepOptions::default());
     println!(
@@ -141,7 +152,10 @@ fn main() {
     for context in &contexts {
         db.spent.set(Duration::ZERO);
         let started = Instant::now();
-        let response = futures_executor::block_on(handle(&app, ApiRequest::new(Method::Get, &format!("/v1/recommendations?context=asset:{}&count=8", context.id))));
+        let response = futures_executor::block_on(handle(
+            &app,
+            ApiRequest::new(Method::Get, &format!("/v1/recommendations?context=asset:{}&count=8", context.id)),
+        ));
         let elapsed = started.elapsed();
         assert_eq!(response.status, 200);
         total.push(elapsed);
@@ -156,14 +170,30 @@ fn main() {
     for list in [&mut worker, &mut database, &mut total] {
         list.sort();
     }
-    println!("outside the database (worker CPU estimate): p50 {}  p99 {}  max {}", ms(percentile(&worker, 0.5)), ms(percentile(&worker, 0.99)), ms(percentile(&worker, 1.0)));
-    println!("inside the database:                        p50 {}  p99 {}", ms(percentile(&database, 0.5)), ms(percentile(&database, 0.99)));
-    println!("whole request:                              p50 {}  p99 {}", ms(percentile(&total, 0.5)), ms(percentile(&total, 0.99)));
+    println!(
+        "outside the database (worker CPU estimate): p50 {}  p99 {}  max {}",
+        ms(percentile(&worker, 0.5)),
+        ms(percentile(&worker, 0.99)),
+        ms(percentile(&worker, 1.0))
+    );
+    println!(
+        "inside the database:                        p50 {}  p99 {}",
+        ms(percentile(&database, 0.5)),
+        ms(percentile(&database, 0.99))
+    );
+    println!(
+        "whole request:                              p50 {}  p99 {}",
+        ms(percentile(&total, 0.5)),
+        ms(percentile(&total, 0.99))
+    );
 
     // Baseline: every asset scored against the context's terms in memory.
     let rows: Vec<TermRow> = futures_executor::block_on(query_as(
         &db.inner,
-        Statement::new("SELECT asset_id, term FROM asset_terms WHERE generation = (SELECT active_generation FROM catalog_state)", vec![]),
+        Statement::new(
+            "SELECT asset_id, term FROM asset_terms WHERE generation = (SELECT active_generation FROM catalog_state)",
+            vec![],
+        ),
     ))
     .expect("terms");
     let mut terms_of: HashMap<String, Vec<String>> = HashMap::new();
