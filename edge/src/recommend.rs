@@ -305,6 +305,24 @@ fn to_recommended(config: &Config, blend: &Blend, chosen: &Chosen) -> Option<Rec
 }
 
 /// Picks a cover for each gallery among assets the request may show, preferring the key image.
+/// Members of a gallery tried as its cover, after its key image.
+const COVER_CANDIDATES: i64 = 12;
+
+/// Picks a gallery's cover among assets the filter admits: the key image when allowed, else
+/// the first allowed member in gallery order. `None` when no candidate is allowed.
+pub async fn cover_for(
+    db: &impl Database,
+    generation: i64,
+    gallery: &GalleryRow,
+    filter: &mut RightsFilter<'_>,
+) -> Result<Option<AssetRow>, ApiError> {
+    let mut candidates: Vec<String> = gallery.key_image_id.iter().cloned().collect();
+    candidates.extend(catalog::gallery_members(db, generation, &gallery.id, COVER_CANDIDATES).await?);
+    let mut rows = catalog::load_assets(db, generation, &candidates).await?;
+    let chosen = candidates.iter().find(|id| rows.get(*id).is_some_and(|row| filter.admit(&row.rights())));
+    Ok(chosen.and_then(|id| rows.remove(id)))
+}
+
 async fn galleries_with_covers(
     db: &impl Database,
     generation: i64,
@@ -318,13 +336,7 @@ async fn galleries_with_covers(
         if out.len() >= wanted {
             break;
         }
-        let mut candidates: Vec<String> = gallery.key_image_id.iter().cloned().collect();
-        candidates.extend(catalog::gallery_members(db, generation, &gallery.id, 12).await?);
-        let rows = catalog::load_assets(db, generation, &candidates).await?;
-        let Some(cover) = candidates.iter().filter_map(|id| rows.get(id)).find(|row| filter.admit(&row.rights()))
-        else {
-            continue;
-        };
+        let Some(cover) = cover_for(db, generation, &gallery, filter).await? else { continue };
         let (Ok(id), Ok(cover_id)) = (gallery.id.parse::<GalleryId>(), cover.id.parse::<MediaId>()) else { continue };
         let text = match code {
             ReasonCode::RelatedGallery => "Related gallery".to_owned(),

@@ -4,7 +4,7 @@
 
 use loci_shared::api::{AssetCard, GalleryCard, QueryError, RecommendationQuery};
 use loci_shared::ids::{GalleryId, InvalidId, MediaId};
-use loci_shared::rights::{Channel, ServeContext};
+use loci_shared::rights::{Channel, RightsFilter, ServeContext};
 use loci_shared::time::Millis;
 use serde_json::json;
 
@@ -289,13 +289,8 @@ async fn gallery_card<D: Database, T: Transport>(
         .await?
         .filter(catalog::GalleryRow::is_public)
         .ok_or_else(|| ApiError::GalleryUnavailable(id.to_string()))?;
-    let mut candidates: Vec<String> = gallery.key_image_id.iter().cloned().collect();
-    candidates.extend(catalog::gallery_members(app.db, generation, &gallery.id, 12).await?);
-    let rows = catalog::load_assets(app.db, generation, &candidates).await?;
-    let cover = candidates
-        .iter()
-        .filter_map(|c| rows.get(c))
-        .find(|row| app.config.policy.evaluate(&row.rights(), &serve).is_allowed());
+    let mut filter = RightsFilter::new(&app.config.policy, &serve);
+    let cover = recommend::cover_for(app.db, generation, &gallery, &mut filter).await?;
 
     let card = GalleryCard {
         id: id.clone(),

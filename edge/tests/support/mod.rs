@@ -53,9 +53,10 @@ pub fn start_standin(limit: usize) -> SocketAddr {
     receiver.recv_timeout(Duration::from_secs(60)).expect("stand-in starts")
 }
 
-/// Worker configuration pointing at a stand-in (or any base URL).
-pub fn config_for(base_url: &str) -> Config {
-    let vars = [
+/// Worker configuration pointing at a stand-in (or any base URL), logging in with the test
+/// account's password, plus `extra` variables (which win over the defaults).
+pub fn config_with(base_url: &str, extra: &[(&str, String)]) -> Config {
+    let defaults = [
         ("PHOTOSHELTER_BASE_URL", base_url.to_owned()),
         ("PHOTOSHELTER_API_KEY", API_KEY.to_owned()),
         ("PHOTOSHELTER_EMAIL", "edge@example.com".to_owned()),
@@ -65,8 +66,16 @@ pub fn config_for(base_url: &str) -> Config {
         ("ADMIN_KEY", ADMIN_KEY.to_owned()),
         ("SYNC_PER_PAGE", "200".to_owned()),
     ];
-    Config::from_vars(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()))
-        .expect("valid test configuration")
+    let lookup = |name: &str| {
+        let chosen = extra.iter().find(|(k, _)| *k == name).or_else(|| defaults.iter().find(|(k, _)| *k == name));
+        chosen.map(|(_, v)| v.clone())
+    };
+    Config::from_vars(lookup).expect("valid test configuration")
+}
+
+/// Worker configuration pointing at a stand-in (or any base URL).
+pub fn config_for(base_url: &str) -> Config {
+    config_with(base_url, &[])
 }
 
 /// The worker's handlers over an SQLite database, with a fixed clock.
@@ -235,20 +244,10 @@ impl FakeLoci {
 
 /// Configuration for a stand-in plus a remote Loci service.
 pub fn config_with_remote(base_url: &str, remote_url: &str, timeout_ms: u64) -> Config {
-    let vars = [
-        ("PHOTOSHELTER_BASE_URL", base_url.to_owned()),
-        ("PHOTOSHELTER_API_KEY", API_KEY.to_owned()),
-        ("PHOTOSHELTER_EMAIL", "edge@example.com".to_owned()),
-        ("PHOTOSHELTER_PASSWORD", "edge-password".to_owned()),
-        ("PHOTOSHELTER_ORG_ID", ORG_ID.to_owned()),
-        ("PHOTOSHELTER_IMAGE_BASE", "http://images.test".to_owned()),
-        ("ADMIN_KEY", ADMIN_KEY.to_owned()),
-        ("SYNC_PER_PAGE", "200".to_owned()),
-        ("LOCI_REMOTE_URL", remote_url.to_owned()),
-        ("LOCI_REMOTE_TIMEOUT_MS", timeout_ms.to_string()),
-    ];
-    Config::from_vars(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()))
-        .expect("valid test configuration")
+    config_with(
+        base_url,
+        &[("LOCI_REMOTE_URL", remote_url.to_owned()), ("LOCI_REMOTE_TIMEOUT_MS", timeout_ms.to_string())],
+    )
 }
 
 /// POSTs JSON to one of the stand-in's test controls, such as `mutate` or `faults`, and
@@ -269,16 +268,12 @@ pub fn clear_faults(standin: SocketAddr) {
 
 /// Configuration that logs in to the stand-in with an OAuth refresh token.
 pub fn config_with_oauth(base_url: &str, refresh_token: &str, client_id: &str, client_secret: &str) -> Config {
-    let vars = [
-        ("PHOTOSHELTER_BASE_URL", base_url.to_owned()),
-        ("PHOTOSHELTER_API_KEY", API_KEY.to_owned()),
-        ("PHOTOSHELTER_OAUTH_REFRESH_TOKEN", refresh_token.to_owned()),
-        ("PHOTOSHELTER_OAUTH_CLIENT_ID", client_id.to_owned()),
-        ("PHOTOSHELTER_OAUTH_CLIENT_SECRET", client_secret.to_owned()),
-        ("PHOTOSHELTER_ORG_ID", ORG_ID.to_owned()),
-        ("ADMIN_KEY", ADMIN_KEY.to_owned()),
-        ("SYNC_PER_PAGE", "200".to_owned()),
-    ];
-    Config::from_vars(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()))
-        .expect("valid test configuration")
+    config_with(
+        base_url,
+        &[
+            ("PHOTOSHELTER_OAUTH_REFRESH_TOKEN", refresh_token.to_owned()),
+            ("PHOTOSHELTER_OAUTH_CLIENT_ID", client_id.to_owned()),
+            ("PHOTOSHELTER_OAUTH_CLIENT_SECRET", client_secret.to_owned()),
+        ],
+    )
 }
