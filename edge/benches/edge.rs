@@ -163,7 +163,7 @@ fn main() {
         worker.push(elapsed.saturating_sub(db.spent.get()));
     }
     let mut slowest: Vec<(String, Duration)> = db.by_statement.borrow().clone().into_iter().collect();
-    slowest.sort_by(|a, b| b.1.cmp(&a.1));
+    slowest.sort_by_key(|entry| std::cmp::Reverse(entry.1));
     for (sql, spent) in slowest.iter().take(5) {
         println!("  {:>9}  {sql}", ms(*spent));
     }

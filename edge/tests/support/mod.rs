@@ -209,8 +209,7 @@ impl FakeLoci {
                 let mut received = Vec::new();
                 let mut buffer = [0u8; 4096];
                 // Read the head, then as much body as content-length announces.
-                loop {
-                    let Ok(n) = stream.read(&mut buffer) else { break };
+                while let Ok(n) = stream.read(&mut buffer) {
                     if n == 0 {
                         break;
                     }
