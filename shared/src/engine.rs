@@ -21,8 +21,8 @@
 //! let interactions: Vec<Interaction> =
 //!     clicks.iter().map(|&(user, item)| Interaction { user, item, weight: 1.0, time: None }).collect();
 //! let matrix = CoInteraction::new(3, &interactions, None)?;
-//! let neighbours = matrix.neighbours(&CoInteractionConfig::default());
-//! let engine = Engine::new(matrix.popularity(), BlendWeights::default()).with_collaborative(neighbours)?;
+//! let neighbours = matrix.neighbours(&CoInteractionConfig::default())?;
+//! let engine = Engine::new(matrix.popularity(), BlendWeights::default())?.with_collaborative(neighbours)?;
 //!
 //! let recommended = engine.recommend_for_history(&[(0, 1.0)], 2, &[]);
 //! assert_eq!(recommended[0].0, 1);
@@ -81,6 +81,9 @@ pub enum EngineError {
     /// The catalog has more items than a `u32` index can address.
     #[error("a catalog of {0} items is too large: item indices are u32")]
     TooManyItems(usize),
+    /// More distinct terms than a `u32` term id can address.
+    #[error("{0} distinct terms are too many: term ids are u32")]
+    TooManyTerms(usize),
     /// Neighbour lists built for another catalog size were given to an engine.
     #[error("neighbour lists cover {found} items but the engine's catalog has {expected}")]
     ItemCountMismatch {
@@ -145,7 +148,7 @@ pub fn decayed_history(history: &[(u32, i64)], half_life: f64, now: i64) -> Resu
 /// Checks the interactions against the catalog and returns their weights after time decay,
 /// in input order.
 ///
-/// Interactions without a time keep their weight, because nothing says how old they are.
+/// Interactions without a time keep their weight, because their age is unknown.
 fn effective_weights(
     item_count: usize,
     interactions: &[Interaction],
@@ -211,15 +214,9 @@ mod tests {
     #[test]
     fn effective_weights_rejects_bad_input() {
         let good = Interaction { user: 0, item: 1, weight: 1.0, time: None };
-        assert_eq!(
-            effective_weights(1, &[good], None),
-            Err(EngineError::ItemOutOfRange { item: 1, item_count: 1 })
-        );
+        assert_eq!(effective_weights(1, &[good], None), Err(EngineError::ItemOutOfRange { item: 1, item_count: 1 }));
         let negative = Interaction { weight: -1.0, ..good };
-        assert_eq!(
-            effective_weights(2, &[negative], None),
-            Err(EngineError::InvalidWeight { item: 1, weight: -1.0 })
-        );
+        assert_eq!(effective_weights(2, &[negative], None), Err(EngineError::InvalidWeight { item: 1, weight: -1.0 }));
         let decay = TimeDecay { half_life: -5.0, now: None };
         assert!(matches!(
             effective_weights(2, &[good], Some(decay)),

@@ -51,7 +51,7 @@ impl Neighbours {
         self.items.len()
     }
 
-    /// Whether no item has any neighbour.
+    /// Returns whether no item has any neighbour.
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
