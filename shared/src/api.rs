@@ -242,6 +242,39 @@ pub enum ReasonCode {
     Recommended,
 }
 
+impl ReasonCode {
+    /// Every reason code.
+    pub const ALL: [ReasonCode; 8] = [
+        ReasonCode::SimilarSubjects,
+        ReasonCode::SameCreator,
+        ReasonCode::SameGallery,
+        ReasonCode::ViewedTogether,
+        ReasonCode::ForYou,
+        ReasonCode::InThisGallery,
+        ReasonCode::RelatedGallery,
+        ReasonCode::Recommended,
+    ];
+
+    /// The name used on the wire, such as `similar_subjects`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonCode::SimilarSubjects => "similar_subjects",
+            ReasonCode::SameCreator => "same_creator",
+            ReasonCode::SameGallery => "same_gallery",
+            ReasonCode::ViewedTogether => "viewed_together",
+            ReasonCode::ForYou => "for_you",
+            ReasonCode::InThisGallery => "in_this_gallery",
+            ReasonCode::RelatedGallery => "related_gallery",
+            ReasonCode::Recommended => "recommended",
+        }
+    }
+
+    /// The code with this wire name, if there is one.
+    pub fn from_wire(name: &str) -> Option<ReasonCode> {
+        ReasonCode::ALL.into_iter().find(|code| code.as_str() == name)
+    }
+}
+
 /// A machine-readable reason with a short sentence for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reason {
@@ -501,6 +534,15 @@ mod tests {
             let error = parse(query).unwrap_err();
             assert_eq!(error.parameter(), *parameter, "{query:?}");
         }
+    }
+
+    #[test]
+    fn reason_code_wire_names_match_serde() {
+        for code in ReasonCode::ALL {
+            assert_eq!(serde_json::to_value(code).unwrap(), serde_json::Value::from(code.as_str()));
+            assert_eq!(ReasonCode::from_wire(code.as_str()), Some(code));
+        }
+        assert_eq!(ReasonCode::from_wire("new_kind"), None);
     }
 
     #[test]

@@ -145,16 +145,9 @@ fn decode_gallery(value: &JsValue) -> Result<RecommendedGallery, DecodeError> {
 }
 
 fn decode_reason(value: &JsValue) -> Result<Reason, DecodeError> {
-    let code = match string(value, "code")?.as_str() {
-        "similar_subjects" => ReasonCode::SimilarSubjects,
-        "same_creator" => ReasonCode::SameCreator,
-        "same_gallery" => ReasonCode::SameGallery,
-        "viewed_together" => ReasonCode::ViewedTogether,
-        "for_you" => ReasonCode::ForYou,
-        "in_this_gallery" => ReasonCode::InThisGallery,
-        "related_gallery" => ReasonCode::RelatedGallery,
-        _ => return Err(DecodeError::new("code", "is not a known reason code")),
-    };
+    // A code newer than this widget still renders: the sentence comes from the edge, and the
+    // code only feeds analytics, so an unknown one counts as a generic recommendation.
+    let code = ReasonCode::from_wire(&string(value, "code")?).unwrap_or(ReasonCode::Recommended);
     Ok(Reason { code, text: string(value, "text")? })
 }
 
