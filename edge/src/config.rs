@@ -8,7 +8,7 @@ use loci_shared::rights::{Channel, RightsPolicy};
 
 use crate::remote::RemoteConfig;
 
-/// How the connector authenticates to PhotoShelter.
+/// The connector's login method at PhotoShelter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credentials {
     /// `POST /authenticate` with email and password in token mode.
@@ -216,17 +216,17 @@ impl Config {
         })
     }
 
-    /// The image URL of a media id at a width in pixels.
+    /// Returns the image URL of a media id at a width in pixels.
     pub fn image_url(&self, media_id: &str, width: u32) -> String {
         format!("{}/img-get2/{media_id}/fit={width}", self.image_base)
     }
 
-    /// The publisher's link for an asset.
+    /// Returns the publisher's link for an asset.
     pub fn asset_link(&self, media_id: &str) -> String {
         self.asset_link_template.replace("{id}", media_id)
     }
 
-    /// The publisher's link for a gallery.
+    /// Returns the publisher's link for a gallery.
     pub fn gallery_link(&self, gallery_id: &str) -> String {
         self.gallery_link_template.replace("{id}", gallery_id)
     }

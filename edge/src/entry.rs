@@ -11,9 +11,10 @@ use worker::{
     ScheduledEvent,
 };
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::db::d1::D1;
-use crate::http::{ApiRequest, Method};
+use crate::error::ApiError;
+use crate::http::{ApiRequest, ApiResponse, Method};
 use crate::outbound::{OutboundRequest, OutboundResponse, Transport, TransportError};
 use crate::router::{handle, App};
 
@@ -78,10 +79,18 @@ fn new_request_id() -> String {
     format!("r{:x}{:013x}", now(), random)
 }
 
-fn read_config(env: &Env) -> Result<Config, worker::Error> {
+fn read_config(env: &Env) -> Result<Config, ConfigError> {
     let lookup =
         |name: &str| env.var(name).map(|v| v.to_string()).ok().or_else(|| env.secret(name).map(|v| v.to_string()).ok());
-    Config::from_vars(lookup).map_err(|e| worker::Error::RustError(format!("invalid configuration: {e}")))
+    Config::from_vars(lookup)
+}
+
+fn to_worker_response(answer: ApiResponse) -> worker::Result<Response> {
+    let headers = Headers::new();
+    for (name, value) in &answer.headers {
+        headers.set(name, value)?;
+    }
+    Ok(Response::from_bytes(answer.body)?.with_status(answer.status).with_headers(headers))
 }
 
 async fn to_api_request(mut request: Request) -> Result<ApiRequest, worker::Error> {
@@ -116,23 +125,21 @@ async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Resp
         return env.assets("ASSETS")?.fetch_request(request).await;
     }
 
-    let config = read_config(&env)?;
+    let config = match read_config(&env) {
+        Ok(config) => config,
+        Err(error) => return to_worker_response(ApiError::from(error).into_response()),
+    };
     let db = D1::new(env.d1("DB")?);
     let app = App { db: &db, transport: &FetchTransport, config: &config, clock: &now, new_id: &new_request_id };
     let api_request = to_api_request(request).await?;
     let answer = handle(&app, api_request).await;
-
-    let headers = Headers::new();
-    for (name, value) in &answer.headers {
-        headers.set(name, value)?;
-    }
-    Ok(Response::from_bytes(answer.body)?.with_status(answer.status).with_headers(headers))
+    to_worker_response(answer)
 }
 
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let result = async {
-        let config = read_config(&env)?;
+        let config = read_config(&env).map_err(|e| worker::Error::RustError(format!("invalid configuration: {e}")))?;
         let db = D1::new(env.d1("DB")?);
         crate::sync::run_step(&db, &FetchTransport, &config, &now, crate::sync::StepOptions::default())
             .await

@@ -58,6 +58,9 @@ pub enum ApiError {
     /// The admin key is not configured on the worker.
     #[error("no admin key is configured; set the ADMIN_KEY secret on the worker")]
     AdminNotConfigured,
+    /// A worker variable is missing or invalid; the message names it.
+    #[error("the worker's configuration is invalid: {0}; fix it and deploy again")]
+    Configuration(#[from] crate::config::ConfigError),
     /// The catalog has never been synced.
     #[error("the catalog is empty: run a sync with POST /v1/admin/sync first")]
     CatalogEmpty,
@@ -98,6 +101,7 @@ impl ApiError {
             ApiError::Unauthorized => (401, "unauthorized"),
             ApiError::AdminNotConfigured => (503, "admin_not_configured"),
             ApiError::CatalogEmpty => (503, "catalog_not_synced"),
+            ApiError::Configuration(_) => (500, "configuration_invalid"),
             ApiError::Storage(_) => (500, "storage_error"),
         }
     }
@@ -110,7 +114,12 @@ impl ApiError {
             ApiError::Query(error) => Some(error.parameter().to_owned()),
             _ => None,
         };
-        let detail = if status >= 500 && !matches!(self, ApiError::AdminNotConfigured | ApiError::CatalogEmpty) {
+        if let ApiError::Configuration(error) = &self {
+            crate::log::error(&format!("configuration: {error}"));
+        }
+        let operator_facing =
+            matches!(self, ApiError::AdminNotConfigured | ApiError::CatalogEmpty | ApiError::Configuration(_));
+        let detail = if status >= 500 && !operator_facing {
             crate::log::error(&format!("request failed: {self}"));
             "the server failed to answer; try again, and report it if it persists".to_owned()
         } else {
@@ -123,5 +132,30 @@ impl ApiError {
             response.set_header("www-authenticate", "Bearer".to_owned());
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ConfigError;
+
+    #[test]
+    fn configuration_problem_names_the_variable() {
+        let response = ApiError::Configuration(ConfigError::Missing("PHOTOSHELTER_API_KEY")).into_response();
+        let body = response.json_body();
+
+        assert_eq!(response.status, 500);
+        assert_eq!(body["code"], "configuration_invalid");
+        assert!(body["detail"].as_str().unwrap_or("").contains("PHOTOSHELTER_API_KEY"), "{body}");
+    }
+
+    #[test]
+    fn storage_problem_hides_internals() {
+        let response = ApiError::Storage(DbError::Query("no such table: secret_table".to_owned())).into_response();
+        let body = response.json_body();
+
+        assert_eq!(response.status, 500);
+        assert!(!body["detail"].as_str().unwrap_or("").contains("secret_table"), "{body}");
     }
 }

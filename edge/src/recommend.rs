@@ -150,7 +150,7 @@ async fn co_viewed(db: &impl Database, contexts: &[String]) -> Result<Vec<(Strin
     Ok(rows.into_iter().map(|r| (r.asset_id, r.clicks)).collect())
 }
 
-/// The assets a visitor clicked most recently, newest first.
+/// Returns the assets a visitor clicked most recently, newest first.
 async fn recent_clicks(db: &impl Database, visitor_id: &str) -> Result<Vec<String>, ApiError> {
     #[derive(Deserialize)]
     struct Recent {
@@ -493,7 +493,7 @@ async fn candidates_for(
     }
 }
 
-/// Answers a recommendation request.
+/// Builds the response to a recommendation request.
 ///
 /// Candidates come from the remote Loci service when one is configured and answers in time,
 /// else from the embedded engine. Either way they pass the rights filter for the request's

@@ -12,14 +12,14 @@ pub struct RemoteConfig {
     pub url: String,
     /// Bearer key, if the service needs one.
     pub api_key: Option<String>,
-    /// How long to wait for an answer before falling back, in milliseconds.
+    /// Time to wait for the response before falling back, in milliseconds.
     pub timeout_ms: u64,
 }
 
-/// Why the remote service's answer was not used.
+/// Why the remote service's response was not used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RemoteError {
-    /// No answer, or none in time.
+    /// No response, or none within the timeout.
     #[error(transparent)]
     Transport(#[from] TransportError),
     /// An error status.

@@ -19,12 +19,12 @@ use crate::recommend::{self, GRID_IMAGE_WIDTH};
 use crate::rights_admin;
 use crate::sync;
 
-/// Longest time a recommendation response may be cached, in seconds.
+/// Maximum time a recommendation response may be cached, in seconds.
 const MAX_CACHE_SECONDS: i64 = 30;
 /// Width of the large image on an asset page, in pixels.
 const PAGE_IMAGE_WIDTH: u32 = 1200;
 
-/// What handlers need: storage, the outbound transport, configuration, a clock and ids.
+/// The services handlers use: storage, outbound HTTP, configuration, a clock and an id source.
 pub struct App<'a, D, T> {
     /// The database.
     pub db: &'a D,
@@ -38,7 +38,7 @@ pub struct App<'a, D, T> {
     pub new_id: &'a dyn Fn() -> String,
 }
 
-/// Answers one API request. Never fails: errors become JSON problems.
+/// Handles one API request. Errors become JSON problem responses, so it returns a response for every request.
 pub async fn handle<D: Database, T: Transport>(app: &App<'_, D, T>, request: ApiRequest) -> ApiResponse {
     let mut response = if request.method == Method::Options {
         ApiResponse { status: 204, headers: Vec::new(), body: Vec::new() }
@@ -236,7 +236,7 @@ async fn recommendations<D: Database, T: Transport>(
     let mut response = ApiResponse::json(200, &result.response);
     let seconds_left = result.valid_until.map_or(MAX_CACHE_SECONDS, |until| (until - serve.now) / 1000);
     let max_age = seconds_left.min(MAX_CACHE_SECONDS);
-    // Personalised answers and answers about to change are not cached at all.
+    // Personalised responses, and responses whose rights change within a second, are not cached.
     if query.visitor_id.is_none() && max_age >= 1 {
         response.set_header("cache-control", format!("private, max-age={max_age}"));
     }

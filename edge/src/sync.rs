@@ -177,6 +177,11 @@ pub enum SyncMode {
 }
 
 /// The phases of each mode, in order.
+///
+/// NOTE: an incremental run takes gallery membership from the media it reads again, so a
+/// media item moved between galleries without its own `modified_at` changing keeps its old
+/// memberships until the next full run; re-reading the children of galleries whose
+/// `modified_at` changed would close that gap.
 fn phases(mode: &str) -> &'static [&'static str] {
     match mode {
         "incremental" => &["copy", "galleries", "collections", "media", "prune", "visibility", "finalize"],
