@@ -15,6 +15,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use loci_shared::api::remote::CandidatesRequest;
+use loci_shared::api::Scenario;
 use loci_shared::api::{
     ContextRef, Reason, ReasonCode, RecommendationQuery, RecommendationResponse, RecommendedAsset, RecommendedGallery,
 };
@@ -205,6 +206,9 @@ fn reason_text(code: ReasonCode, candidate: &Candidate, row: &AssetRow) -> Strin
         ReasonCode::InThisGallery => "In this gallery".to_owned(),
         ReasonCode::RelatedGallery => "Related gallery".to_owned(),
         ReasonCode::Recommended => "Recommended for this page".to_owned(),
+        ReasonCode::Trending => "Trending now".to_owned(),
+        ReasonCode::Popular => "Popular with readers".to_owned(),
+        ReasonCode::RecentlyViewed => "You viewed this recently".to_owned(),
     }
 }
 
@@ -375,6 +379,77 @@ async fn co_member_galleries(db: &impl Database, generation: i64, gallery_id: &s
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
+const MS_PER_DAY: i64 = 86_400_000;
+/// Weight of a click against an impression in trending scores.
+const CLICK_WEIGHT: f64 = 5.0;
+/// Window of the popular list that fills up thin related lists for new assets and visitors.
+const COLD_START_WINDOW_DAYS: u32 = 30;
+
+#[derive(Deserialize)]
+struct DailyEngagement {
+    asset_id: String,
+    day: i64,
+    clicks: f64,
+    impressions: f64,
+}
+
+/// Assets ranked by engagement in the last `window_days`, optionally only those with an index
+/// term (`kw:…` or `col:…`). `decay` weights recent days more: trending uses a half-life of
+/// half the window; popular (no decay) counts clicks only.
+async fn engagement_ranked(
+    db: &impl Database,
+    generation: i64,
+    now: Millis,
+    window_days: u32,
+    term: Option<String>,
+    decay: bool,
+) -> Result<Vec<(String, f64)>, ApiError> {
+    // NOTE: this reads the raw events of the window on every request; a daily aggregate table
+    // maintained by the cron trigger would keep it cheap at high event volumes.
+    let rows: Vec<DailyEngagement> = query_as(
+        db,
+        Statement::new(
+            "SELECT asset_id, occurred_at / 86400000 AS day, \
+             SUM(kind = 'click') AS clicks, SUM(kind = 'impression') AS impressions FROM events \
+             WHERE occurred_at >= ?1 AND occurred_at <= ?2 AND asset_id IS NOT NULL \
+             AND (?4 IS NULL OR asset_id IN (SELECT asset_id FROM asset_terms WHERE generation = ?3 AND term = ?4)) \
+             GROUP BY asset_id, day",
+            vec![(now - i64::from(window_days) * MS_PER_DAY).into(), now.into(), generation.into(), term.into()],
+        ),
+    )
+    .await?;
+
+    let today = now / MS_PER_DAY;
+    let half_life = (f64::from(window_days) / 2.0).max(1.0);
+    let mut scores: HashMap<String, f64> = HashMap::new();
+    for row in rows {
+        let score = if decay {
+            (row.clicks * CLICK_WEIGHT + row.impressions) * 0.5f64.powf((today - row.day) as f64 / half_life)
+        } else {
+            row.clicks
+        };
+        *scores.entry(row.asset_id).or_default() += score;
+    }
+    let mut ranked: Vec<(String, f64)> = scores.into_iter().filter(|(_, score)| *score > 0.0).collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(ranked)
+}
+
+/// Candidates with one fixed reason, in the given order, excluding `excluded` ids.
+fn listed(ranked: Vec<(String, f64)>, reason: ReasonCode, excluded: &[&str]) -> Vec<Candidate> {
+    let top = ranked.first().map_or(1.0, |(_, score)| score.max(f64::MIN_POSITIVE));
+    ranked
+        .into_iter()
+        .filter(|(id, _)| !excluded.contains(&id.as_str()))
+        .map(|(id, score)| Candidate {
+            id,
+            signals: Signals { content: score / top, ..Signals::default() },
+            matched_terms: Vec::new(),
+            default_reason: reason,
+        })
+        .collect()
+}
+
 /// A recommendation response and the instant until which it may be cached.
 pub struct Recommendations {
     /// The response body.
@@ -436,8 +511,12 @@ async fn candidates_for(
     query: &RecommendationQuery,
     remote: Option<Vec<(String, f64)>>,
     excluded: &mut Vec<String>,
+    now: Millis,
 ) -> Result<Candidates, ApiError> {
     let generation = catalog.generation;
+    if query.scenario != Scenario::Related {
+        return scenario_candidates(db, catalog, query, excluded, now).await;
+    }
     let blend = Blend::default();
     let personal = match &query.visitor_id {
         Some(visitor) => {
@@ -464,6 +543,7 @@ async fn candidates_for(
                 }
             };
             let galleries = galleries_near(&context, &assets);
+            let assets = with_cold_start(db, generation, now, assets, query.count, &excluded).await?;
             Ok(Candidates { assets, galleries })
         }
         ContextRef::Gallery(gallery_id) => {
@@ -493,6 +573,84 @@ async fn candidates_for(
     }
 }
 
+/// Appends the recent popular list when the related list is too short to survive the rights
+/// filter and diversification (a new asset, or one with rare terms): related candidates stay
+/// first, and nothing is added at random.
+async fn with_cold_start(
+    db: &impl Database,
+    generation: i64,
+    now: Millis,
+    mut ranked: Vec<Candidate>,
+    count: usize,
+    excluded: &[&str],
+) -> Result<Vec<Candidate>, ApiError> {
+    if ranked.len() >= count * 3 {
+        return Ok(ranked);
+    }
+    let present: HashSet<String> = ranked.iter().map(|c| c.id.clone()).collect();
+    let popular = engagement_ranked(db, generation, now, COLD_START_WINDOW_DAYS, None, false).await?;
+    let popular: Vec<(String, f64)> = popular.into_iter().filter(|(id, _)| !present.contains(id)).collect();
+    ranked.extend(listed(popular, ReasonCode::Popular, excluded).into_iter().map(|mut candidate| {
+        // Popular fill-ins rank after every related candidate.
+        candidate.signals = Signals::default();
+        candidate
+    }));
+    Ok(ranked)
+}
+
+/// Candidates of the trending, popular and recently viewed scenarios. The context must exist;
+/// its own asset is excluded.
+async fn scenario_candidates(
+    db: &impl Database,
+    catalog: ActiveCatalog,
+    query: &RecommendationQuery,
+    excluded: &mut Vec<String>,
+    now: Millis,
+) -> Result<Candidates, ApiError> {
+    let generation = catalog.generation;
+    match &query.context {
+        ContextRef::Asset(id) => {
+            catalog::load_asset(db, generation, id.as_str())
+                .await?
+                .ok_or_else(|| ApiError::ContextNotFound(query.context.clone()))?;
+            excluded.push(id.to_string());
+        }
+        ContextRef::Gallery(id) => {
+            let gallery = catalog::load_gallery(db, generation, id.as_str()).await?;
+            if !gallery.as_ref().is_some_and(GalleryRow::is_public) {
+                return Err(ApiError::ContextNotFound(query.context.clone()));
+            }
+        }
+    }
+    let excluded: Vec<&str> = excluded.iter().map(String::as_str).collect();
+    let term = match (&query.keyword, &query.collection) {
+        (Some(keyword), _) => Some(format!("kw:{keyword}")),
+        (None, Some(collection)) => Some(format!("col:{collection}")),
+        (None, None) => None,
+    };
+
+    let assets = match query.scenario {
+        Scenario::Trending => {
+            let ranked = engagement_ranked(db, generation, now, query.window_days, term, true).await?;
+            listed(ranked, ReasonCode::Trending, &excluded)
+        }
+        Scenario::Popular => {
+            let ranked = engagement_ranked(db, generation, now, query.window_days, term, false).await?;
+            listed(ranked, ReasonCode::Popular, &excluded)
+        }
+        Scenario::RecentlyViewed | Scenario::Related => {
+            let recent = match &query.visitor_id {
+                Some(visitor) => recent_clicks(db, visitor).await?,
+                None => Vec::new(),
+            };
+            let count = recent.len() as f64;
+            let ranked = recent.into_iter().enumerate().map(|(i, id)| (id, count - i as f64)).collect();
+            listed(ranked, ReasonCode::RecentlyViewed, &[])
+        }
+    };
+    Ok(Candidates { assets, galleries: Vec::new() })
+}
+
 /// Builds the response to a recommendation request.
 ///
 /// Candidates come from the remote Loci service when one is configured and answers in time,
@@ -514,7 +672,7 @@ pub async fn recommend(
     let generation = catalog.generation;
     let (remote, engine) = remote_candidates(transport, config, query).await;
     let mut excluded: Vec<String> = query.exclude.iter().map(ToString::to_string).collect();
-    let candidates = candidates_for(db, catalog, query, remote, &mut excluded).await?;
+    let candidates = candidates_for(db, catalog, query, remote, &mut excluded, serve.now).await?;
 
     let mut filter = RightsFilter::new(&config.policy, serve);
     let pool = filter_by_rights(db, generation, &mut filter, candidates.assets, query.count * 3).await?;

@@ -125,6 +125,50 @@ pub fn validate_token(parameter: &'static str, value: &str) -> Result<String, Qu
     }
 }
 
+/// Which list a recommendation request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scenario {
+    /// Assets related to the context (similar images, or a gallery's members), blended with
+    /// co-views and, with a visitor id, the visitor's recent interest. The default.
+    Related,
+    /// Assets whose engagement in the window is highest, weighted towards recent days.
+    Trending,
+    /// Assets clicked most in the window.
+    Popular,
+    /// What this visitor opened, most recent first; needs `visitor`.
+    RecentlyViewed,
+}
+
+impl Scenario {
+    /// The name used in query strings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scenario::Related => "related",
+            Scenario::Trending => "trending",
+            Scenario::Popular => "popular",
+            Scenario::RecentlyViewed => "recently_viewed",
+        }
+    }
+}
+
+impl FromStr for Scenario {
+    type Err = QueryError;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        [Scenario::Related, Scenario::Trending, Scenario::Popular, Scenario::RecentlyViewed]
+            .into_iter()
+            .find(|scenario| scenario.as_str() == value)
+            .ok_or_else(|| QueryError::Invalid {
+                parameter: "scenario",
+                reason: format!("`{value}` is not a scenario: use related, trending, popular or recently_viewed"),
+            })
+    }
+}
+
+/// Longest window for trending and popular lists, in days.
+pub const MAX_WINDOW_DAYS: u32 = 90;
+
 /// A parsed and validated `GET /v1/recommendations` request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecommendationQuery {
@@ -146,6 +190,14 @@ pub struct RecommendationQuery {
     pub placement: String,
     /// Assets not to return, such as those already shown on the page.
     pub exclude: Vec<MediaId>,
+    /// Which list to return.
+    pub scenario: Scenario,
+    /// For trending and popular lists: how many days of events count (1 to [`MAX_WINDOW_DAYS`]).
+    pub window_days: u32,
+    /// For trending and popular lists: only assets with this keyword (lower case).
+    pub keyword: Option<String>,
+    /// For trending and popular lists: only assets in this collection.
+    pub collection: Option<crate::ids::CollectionId>,
 }
 
 impl RecommendationQuery {
@@ -161,6 +213,10 @@ impl RecommendationQuery {
         let mut visitor_id = None;
         let mut page_id = None;
         let mut campaign = None;
+        let mut scenario = Scenario::Related;
+        let mut window_days = 7;
+        let mut keyword = None;
+        let mut collection = None;
         let mut placement = "default".to_owned();
         let mut exclude = Vec::new();
 
@@ -176,6 +232,24 @@ impl RecommendationQuery {
                 "page" => page_id = Some(validate_token("page", value)?),
                 "campaign" => campaign = Some(validate_token("campaign", value)?),
                 "placement" => placement = validate_token("placement", value)?,
+                "scenario" => scenario = value.parse()?,
+                "window" => window_days = parse_count("window", value, 1, MAX_WINDOW_DAYS as usize)? as u32,
+                "keyword" => {
+                    let trimmed = value.trim();
+                    if trimmed.is_empty() || trimmed.chars().count() > 80 {
+                        return Err(QueryError::Invalid {
+                            parameter: "keyword",
+                            reason: "use 1 to 80 characters".to_owned(),
+                        });
+                    }
+                    keyword = Some(trimmed.to_lowercase());
+                }
+                "collection" => {
+                    collection = Some(value.parse().map_err(|e: InvalidId| QueryError::Invalid {
+                        parameter: "collection",
+                        reason: e.to_string(),
+                    })?)
+                }
                 "exclude" => {
                     for id in value.split(',').filter(|id| !id.is_empty()) {
                         let id = id.parse().map_err(|e: InvalidId| QueryError::Invalid {
@@ -196,7 +270,17 @@ impl RecommendationQuery {
         }
 
         let context = context.ok_or(QueryError::Missing("context"))?;
+        if scenario == Scenario::RecentlyViewed && visitor_id.is_none() {
+            return Err(QueryError::Invalid {
+                parameter: "scenario",
+                reason: "recently_viewed needs `visitor`, a visitor id given with consent".to_owned(),
+            });
+        }
         Ok(RecommendationQuery {
+            scenario,
+            window_days,
+            keyword,
+            collection,
             context,
             channel,
             count,
@@ -240,11 +324,17 @@ pub enum ReasonCode {
     RelatedGallery,
     /// Chosen by the site's own recommendation service.
     Recommended,
+    /// Engagement is rising in the chosen window.
+    Trending,
+    /// Among the most clicked in the chosen window.
+    Popular,
+    /// The visitor opened it recently.
+    RecentlyViewed,
 }
 
 impl ReasonCode {
     /// Every reason code.
-    pub const ALL: [ReasonCode; 8] = [
+    pub const ALL: [ReasonCode; 11] = [
         ReasonCode::SimilarSubjects,
         ReasonCode::SameCreator,
         ReasonCode::SameGallery,
@@ -253,6 +343,9 @@ impl ReasonCode {
         ReasonCode::InThisGallery,
         ReasonCode::RelatedGallery,
         ReasonCode::Recommended,
+        ReasonCode::Trending,
+        ReasonCode::Popular,
+        ReasonCode::RecentlyViewed,
     ];
 
     /// The name used on the wire, such as `similar_subjects`.
@@ -266,6 +359,9 @@ impl ReasonCode {
             ReasonCode::InThisGallery => "in_this_gallery",
             ReasonCode::RelatedGallery => "related_gallery",
             ReasonCode::Recommended => "recommended",
+            ReasonCode::Trending => "trending",
+            ReasonCode::Popular => "popular",
+            ReasonCode::RecentlyViewed => "recently_viewed",
         }
     }
 
@@ -529,6 +625,10 @@ mod tests {
             (&[("context", "asset:I000000000A00001"), ("visitor", "a b")], "visitor"),
             (&[("context", "asset:I000000000A00001"), ("exclude", "x")], "exclude"),
             (&[("context", "asset:I000000000A00001"), ("colour", "red")], "colour"),
+            (&[("context", "asset:I000000000A00001"), ("scenario", "random")], "scenario"),
+            (&[("context", "asset:I000000000A00001"), ("scenario", "recently_viewed")], "scenario"),
+            (&[("context", "asset:I000000000A00001"), ("window", "91")], "window"),
+            (&[("context", "asset:I000000000A00001"), ("collection", "G0000_sI_gnW12n4")], "collection"),
         ];
         for (query, parameter) in cases {
             let error = parse(query).unwrap_err();
