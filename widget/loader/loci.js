@@ -5,7 +5,12 @@
 //
 // For every such script on the page, including scripts added after the page loaded, the
 // loader inserts a <div class="loci-widget"> right after the script and mounts one widget in
-// it. The widget module (loci_widget.js and its .wasm, next to this file) is imported once,
+// it. CMS templates can instead include the loader once (without data attributes) and place
+// custom elements, which are their own widget hosts:
+//
+//   <loci-recommendations placement="home-featured" context="gallery:G0000grp00065851"
+//                         count="6" layout="row"></loci-recommendations>
+// The widget module (loci_widget.js and its .wasm, next to this file) is imported once,
 // and all widgets of a page view share one random page id. The endpoint is the script's
 // origin unless data-endpoint names another. The loader never throws into the page: each
 // failure is caught and written once with console.warn.
@@ -23,6 +28,10 @@
   const MODULE_FILE = "loci_widget.js";
   const ATTRIBUTES = ["placement", "context", "count", "layout", "endpoint", "channel"];
 
+  const ELEMENT_NAME = "loci-recommendations";
+  // The loader's own URL: where the widget module is, and the default endpoint of custom
+  // elements. document.currentScript is set while this file first runs.
+  const loaderScript = document.currentScript;
   const mounted = new WeakSet();
   const warned = new Set();
   let modulePromise = null;
@@ -76,15 +85,34 @@
     }
   };
 
-  // Copies the data attributes the widget reads. The widget validates them.
-  const readConfig = (script, scriptUrl) => {
+  // Copies the attributes the widget reads (`data-NAME` on scripts; `NAME` or `data-NAME` on
+  // custom elements). The widget validates them.
+  const readConfig = (element, scriptUrl, prefixes) => {
     const config = { pageId: pageId };
     for (const name of ATTRIBUTES) {
-      const value = script.getAttribute("data-" + name);
-      if (value !== null) config[name] = value;
+      for (const prefix of prefixes) {
+        const value = element.getAttribute(prefix + name);
+        if (value !== null) {
+          config[name] = value;
+          break;
+        }
+      }
     }
     if (config.endpoint === undefined) config.endpoint = scriptUrl.origin;
     return config;
+  };
+
+  const mountInto = (host, config, scriptUrl) => {
+    loadModule(scriptUrl).then(
+      (module) => {
+        try {
+          module.mount(host, config);
+        } catch (error) {
+          warnOnce("mount", "the widget could not be mounted", error);
+        }
+      },
+      (error) => warnOnce("load", "the widget module could not be loaded from " + scriptUrl.href, error),
+    );
   };
 
   // A script in <head> gets its widget at the end of <body>: nothing in <head> is displayed.
@@ -104,18 +132,8 @@
     mounted.add(script);
     try {
       const scriptUrl = new URL(script.src, document.baseURI);
-      const config = readConfig(script, scriptUrl);
-      const host = insertHost(script);
-      loadModule(scriptUrl).then(
-        (module) => {
-          try {
-            module.mount(host, config);
-          } catch (error) {
-            warnOnce("mount", "the widget could not be mounted", error);
-          }
-        },
-        (error) => warnOnce("load", "the widget module could not be loaded from " + scriptUrl.href, error),
-      );
+      const config = readConfig(script, scriptUrl, ["data-"]);
+      mountInto(insertHost(script), config, scriptUrl);
     } catch (error) {
       warnOnce("setup", "the widget could not be set up", error);
     }
@@ -131,6 +149,29 @@
 
   window[GLOBAL_KEY] = { scan: scan, pageId: pageId };
   scan();
+
+  // <loci-recommendations>: each element hosts one widget, mounted when it joins the page.
+  try {
+    if (loaderScript && loaderScript.src && window.customElements && !customElements.get(ELEMENT_NAME)) {
+      const loaderUrl = new URL(loaderScript.src, document.baseURI);
+      customElements.define(
+        ELEMENT_NAME,
+        class extends HTMLElement {
+          connectedCallback() {
+            if (mounted.has(this)) return;
+            mounted.add(this);
+            try {
+              mountInto(this, readConfig(this, loaderUrl, ["", "data-"]), loaderUrl);
+            } catch (error) {
+              warnOnce("element", "a <" + ELEMENT_NAME + "> could not be set up", error);
+            }
+          }
+        },
+      );
+    }
+  } catch (error) {
+    warnOnce("define", "<" + ELEMENT_NAME + "> elements will not be mounted", error);
+  }
 
   // Scripts added later, by the parser or by other scripts.
   try {
