@@ -141,6 +141,9 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let result = async {
         let config = read_config(&env).map_err(|e| worker::Error::RustError(format!("invalid configuration: {e}")))?;
         let db = D1::new(env.d1("DB")?);
+        if let Err(error) = crate::recommend::forget_old_page_views(&db, now()).await {
+            crate::log::warn(&format!("cron: old page views were not deleted: {error}"));
+        }
         crate::sync::run_step(&db, &FetchTransport, &config, &now, crate::sync::StepOptions::default())
             .await
             .map_err(|e| worker::Error::RustError(e.to_string()))

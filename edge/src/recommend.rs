@@ -573,6 +573,65 @@ async fn candidates_for(
     }
 }
 
+#[derive(Deserialize)]
+struct ServedAsset {
+    asset_id: String,
+}
+
+/// Keeps, in order, up to `count` assets no other request of the same page view has shown,
+/// claiming them in `page_served`. Claims are `INSERT OR IGNORE` on the (page, asset) key, so
+/// widgets of one page asking at the same moment still end up with disjoint lists.
+async fn claim_for_page(
+    db: &impl Database,
+    page_id: &str,
+    request_id: &str,
+    now: Millis,
+    ordered: Vec<Chosen>,
+    count: usize,
+) -> Result<Vec<Chosen>, ApiError> {
+    let shown: Vec<ServedAsset> = query_as(
+        db,
+        Statement::new(
+            "SELECT asset_id FROM page_served WHERE page_id = ?1 AND request_id <> ?2",
+            vec![page_id.into(), request_id.into()],
+        ),
+    )
+    .await?;
+    let shown: HashSet<String> = shown.into_iter().map(|s| s.asset_id).collect();
+    let mut remaining: Vec<Chosen> = ordered.into_iter().filter(|c| !shown.contains(&c.row.id)).collect();
+
+    let mut owned = Vec::with_capacity(count);
+    while owned.len() < count && !remaining.is_empty() {
+        let take = (count - owned.len()).min(remaining.len());
+        let batch: Vec<Chosen> = remaining.drain(..take).collect();
+        let ids = Value::from(batch.iter().map(|c| c.row.id.clone()).collect::<Vec<_>>()).to_string();
+        db.batch(vec![Statement::new(
+            "INSERT OR IGNORE INTO page_served (page_id, asset_id, request_id, served_at) \
+             SELECT ?1, value, ?2, ?3 FROM json_each(?4)",
+            vec![page_id.into(), request_id.into(), now.into(), ids.clone().into()],
+        )])
+        .await?;
+        let mine: Vec<ServedAsset> = query_as(
+            db,
+            Statement::new(
+                "SELECT asset_id FROM page_served WHERE page_id = ?1 AND request_id = ?2 \
+                 AND asset_id IN (SELECT value FROM json_each(?3))",
+                vec![page_id.into(), request_id.into(), ids.into()],
+            ),
+        )
+        .await?;
+        let mine: HashSet<String> = mine.into_iter().map(|s| s.asset_id).collect();
+        owned.extend(batch.into_iter().filter(|c| mine.contains(&c.row.id)));
+    }
+    Ok(owned)
+}
+
+/// Deletes the page-view claims older than a day; the cron trigger calls it.
+pub async fn forget_old_page_views(db: &impl Database, now: Millis) -> Result<(), crate::db::DbError> {
+    db.batch(vec![Statement::new("DELETE FROM page_served WHERE served_at < ?1", vec![(now - MS_PER_DAY).into()])])
+        .await
+}
+
 /// Appends the recent popular list when the related list is too short to survive the rights
 /// filter and diversification (a new asset, or one with rare terms): related candidates stay
 /// first, and nothing is added at random.
@@ -680,8 +739,12 @@ pub async fn recommend(
         ContextRef::Asset(_) => DiversityCaps::default(),
         ContextRef::Gallery(_) => DiversityCaps { per_creator: usize::MAX, per_gallery: usize::MAX },
     };
-    let chosen =
-        diversify(pool, query.count, caps, |c| c.row.creator.clone(), |c| c.row.galleries().into_iter().next());
+    let pool_size = pool.len();
+    let ordered = diversify(pool, pool_size, caps, |c| c.row.creator.clone(), |c| c.row.galleries().into_iter().next());
+    let chosen = match &query.page_id {
+        Some(page_id) => claim_for_page(db, page_id, &request_id, serve.now, ordered, query.count).await?,
+        None => ordered.into_iter().take(query.count).collect(),
+    };
     let blend = Blend::default();
     let assets: Vec<RecommendedAsset> = chosen.iter().filter_map(|c| to_recommended(config, &blend, c)).collect();
 

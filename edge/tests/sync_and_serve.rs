@@ -231,3 +231,21 @@ fn unreachable_photoshelter_keeps_the_catalog_and_resumes_later() {
     assert_eq!(resumed.state, "succeeded");
     assert_ne!(edge.get("/v1/health").json_body()["catalog"]["generation"], generation_before);
 }
+
+#[test]
+fn widgets_of_one_page_never_repeat_an_asset() {
+    let (standin, edge) = synced_edge();
+    let context = web_cleared_asset(standin);
+
+    let first = recommend(&edge, &format!("context=asset:{context}&count=8&page=page-1&placement=top"));
+    let second = recommend(&edge, &format!("context=asset:{context}&count=8&page=page-1&placement=bottom"));
+    let other_page = recommend(&edge, &format!("context=asset:{context}&count=8&page=page-2&placement=top"));
+    let again = recommend(&edge, &format!("context=asset:{context}&count=8&page=page-1&placement=top"));
+
+    let (first, second) = (asset_ids(&first), asset_ids(&second));
+    assert_eq!(first.len(), 8);
+    assert_eq!(second.len(), 8);
+    assert!(first.iter().all(|id| !second.contains(id)), "{first:?} and {second:?} overlap");
+    assert_eq!(asset_ids(&other_page), first, "another page view starts afresh");
+    assert!(asset_ids(&again).iter().all(|id| !first.contains(id) && !second.contains(id)));
+}

@@ -19,7 +19,7 @@ after(async () => {
   await browser?.close();
 });
 
-test('custom elements render widgets with one module load', async () => {
+test('custom elements share one module load and never repeat assets', async () => {
   const page = await browser.context.newPage();
   const wasmLoads = [];
   page.on('request', (request) => {
@@ -43,10 +43,13 @@ test('custom elements render widgets with one module load', async () => {
   await first.first().waitFor({ timeout: 20_000 });
   await second.first().waitFor({ timeout: 20_000 });
 
-  const rendered = await page
-    .locator('#modules [data-testid="loci-asset"]')
-    .evaluateAll((cards) => cards.map((card) => card.getAttribute('data-asset-id')));
-  assert.ok((await first.count()) >= 1 && (await second.count()) >= 1);
+  const idsOf = (locator) => locator.evaluateAll((cards) => cards.map((card) => card.getAttribute('data-asset-id')));
+  const firstIds = await idsOf(first);
+  const secondIds = await idsOf(second);
+  const rendered = [...firstIds, ...secondIds];
+  assert.ok(firstIds.length >= 1 && secondIds.length >= 1);
+  const repeated = firstIds.filter((id) => secondIds.includes(id));
+  assert.deepEqual(repeated, [], 'two widgets of one page view showed the same assets');
   assert.equal(wasmLoads.length, 1, `the widget module loaded ${wasmLoads.length} times`);
   for (const id of rendered) {
     assert.deepEqual(await webRightsViolations(id), [], `${id} rendered`);

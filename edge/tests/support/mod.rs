@@ -84,6 +84,8 @@ pub struct Edge {
     pub transport: NativeTransport,
     pub config: Config,
     pub now: Millis,
+    /// Request ids handed out so far, so each request gets a new one.
+    requests: std::cell::Cell<u64>,
 }
 
 impl Edge {
@@ -97,6 +99,7 @@ impl Edge {
             transport: NativeTransport::default(),
             config: config_for(base_url),
             now: test_now(),
+            requests: std::cell::Cell::new(0),
         }
     }
 
@@ -104,10 +107,9 @@ impl Edge {
     pub fn call(&self, request: ApiRequest) -> ApiResponse {
         let now = self.now;
         let clock = move || now;
-        let counter = std::cell::Cell::new(0);
-        let new_id = move || {
-            counter.set(counter.get() + 1);
-            format!("req-{now}-{}", counter.get())
+        let new_id = || {
+            self.requests.set(self.requests.get() + 1);
+            format!("req-{now}-{}", self.requests.get())
         };
         let app =
             App { db: &self.db, transport: &self.transport, config: &self.config, clock: &clock, new_id: &new_id };
