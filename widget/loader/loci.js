@@ -14,6 +14,13 @@
 // and all widgets of a page view share one random page id. The endpoint is the script's
 // origin unless data-endpoint names another. The loader never throws into the page: each
 // failure is caught and written once with console.warn.
+//
+// Privacy: widgets are cookieless by default and send no visitor id. A pseudonymous id is
+// created, kept in localStorage and sent only after the host grants consent: with
+// data-consent="granted" on a loader script or element, with window.loci.grantConsent(), or
+// through an IAB TCF v2 CMP (__tcfapi) reporting consent to purpose 1 (store and access
+// information on a device). Do Not Track and Global Privacy Control always win.
+// window.loci.forget() deletes the id. Consent applies to widgets mounted after it is given.
 (() => {
   "use strict";
 
@@ -67,6 +74,70 @@
     warnOnce("page-id", "no page id could be created; events will carry none", error);
   }
 
+  // Consent and the visitor id.
+  const VISITOR_KEY = "loci.visitorId";
+  const VISITOR_ID = /^[A-Za-z0-9._-]{1,64}$/;
+  let consent = false;
+  const doNotTrack = () =>
+    navigator.doNotTrack === "1" || window.doNotTrack === "1" || navigator.globalPrivacyControl === true;
+  const storage = () => {
+    try {
+      return window.localStorage;
+    } catch (_) {
+      return null;
+    }
+  };
+  // The visitor id to send, or undefined without consent. Creates and stores one when needed.
+  const visitorId = () => {
+    if (!consent || doNotTrack()) return undefined;
+    try {
+      const store = storage();
+      if (!store) return undefined;
+      let id = store.getItem(VISITOR_KEY);
+      if (!id || !VISITOR_ID.test(id)) {
+        id = "v" + createPageId();
+        store.setItem(VISITOR_KEY, id);
+      }
+      return id;
+    } catch (error) {
+      warnOnce("visitor", "the visitor id could not be stored; widgets send none", error);
+      return undefined;
+    }
+  };
+  window.loci = Object.assign(window.loci || {}, {
+    pageId: pageId,
+    grantConsent() {
+      consent = true;
+    },
+    revokeConsent() {
+      consent = false;
+    },
+    forget() {
+      consent = false;
+      try {
+        const store = storage();
+        if (store) store.removeItem(VISITOR_KEY);
+      } catch (_) {
+        // Storage that throws holds nothing of ours.
+      }
+    },
+    hasConsent() {
+      return consent && !doNotTrack();
+    },
+  });
+  try {
+    if (typeof window.__tcfapi === "function") {
+      window.__tcfapi("addEventListener", 2, (tcData, success) => {
+        if (!success || !tcData) return;
+        if (tcData.eventStatus === "tcloaded" || tcData.eventStatus === "useractioncomplete") {
+          consent = Boolean(tcData.purpose && tcData.purpose.consents && tcData.purpose.consents[1]);
+        }
+      });
+    }
+  } catch (error) {
+    warnOnce("tcf", "the TCF consent signal could not be read; no visitor id is used", error);
+  }
+
   // Imports the widget module and runs its init once. Every widget waits on the same promise.
   const loadModule = (scriptUrl) => {
     if (!modulePromise) {
@@ -99,6 +170,11 @@
       }
     }
     if (config.endpoint === undefined) config.endpoint = scriptUrl.origin;
+    for (const prefix of prefixes) {
+      if (element.getAttribute(prefix + "consent") === "granted") consent = true;
+    }
+    const visitor = visitorId();
+    if (visitor !== undefined) config.visitorId = visitor;
     return config;
   };
 

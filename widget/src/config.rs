@@ -33,6 +33,8 @@ pub struct RawConfig {
     pub channel: Option<String>,
     /// The page-view id the loader shares between all widgets of one page.
     pub page_id: Option<String>,
+    /// The pseudonymous visitor id, which the loader passes only after the visitor consented.
+    pub visitor_id: Option<String>,
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -57,6 +59,7 @@ impl RawConfig {
             endpoint: read("endpoint"),
             channel: read("channel"),
             page_id: read("pageId"),
+            visitor_id: read("visitorId"),
         }
     }
 }
@@ -98,6 +101,8 @@ pub struct WidgetConfig {
     pub channel: Channel,
     /// The page-view id, when the loader provided one.
     pub page_id: Option<String>,
+    /// The visitor id, present only with the visitor's consent.
+    pub visitor_id: Option<String>,
 }
 
 /// Error for a rejected configuration. Each variant names the attribute and what it accepts.
@@ -182,7 +187,12 @@ impl WidgetConfig {
             Some(value) => Some(parse_token("pageId", value)?),
         };
 
-        Ok(WidgetConfig { placement, context, count, layout, endpoint, channel, page_id })
+        let visitor_id = match optional(&raw.visitor_id) {
+            None => None,
+            Some(value) => Some(parse_token("visitorId", value)?),
+        };
+
+        Ok(WidgetConfig { placement, context, count, layout, endpoint, channel, page_id, visitor_id })
     }
 
     /// Returns the `GET /v1/recommendations` URL for this configuration.
@@ -200,6 +210,10 @@ impl WidgetConfig {
         if let Some(page_id) = &self.page_id {
             url.push_str("&page=");
             url.push_str(page_id);
+        }
+        if let Some(visitor_id) = &self.visitor_id {
+            url.push_str("&visitor=");
+            url.push_str(visitor_id);
         }
         url
     }
@@ -362,6 +376,16 @@ mod tests {
             message.starts_with("`data-context` has the invalid value `asset:nope`: `nope` is not a valid media id"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn recommendations_url_carries_visitor_only_when_given() {
+        let with = RawConfig { visitor_id: Some("v-1".to_owned()), ..valid_raw() };
+        let without = valid_raw();
+
+        assert!(WidgetConfig::parse(&with).unwrap().recommendations_url().ends_with("&visitor=v-1"));
+        assert!(!WidgetConfig::parse(&without).unwrap().recommendations_url().contains("visitor"));
+        assert!(WidgetConfig::parse(&RawConfig { visitor_id: Some("a b".to_owned()), ..valid_raw() }).is_err());
     }
 
     #[test]

@@ -41,16 +41,23 @@ pub struct EventContext {
     pub placement: String,
     /// The page-view id, when the loader provided one.
     pub page_id: Option<String>,
+    /// The visitor id, present only with the visitor's consent.
+    pub visitor_id: Option<String>,
 }
 
 impl EventContext {
-    /// Takes the shared fields from a response and the page's id.
-    pub fn for_response(response: &RecommendationResponse, page_id: Option<String>) -> EventContext {
+    /// Takes the shared fields from a response, the page's id and the visitor's id.
+    pub fn for_response(
+        response: &RecommendationResponse,
+        page_id: Option<String>,
+        visitor_id: Option<String>,
+    ) -> EventContext {
         EventContext {
             request_id: response.request_id.clone(),
             context: response.context.clone(),
             placement: response.placement.clone(),
             page_id,
+            visitor_id,
         }
     }
 
@@ -70,7 +77,7 @@ impl EventContext {
             context: self.context.clone(),
             placement: self.placement.clone(),
             page_id: self.page_id.clone(),
-            visitor_id: None,
+            visitor_id: self.visitor_id.clone(),
             dwell_ms: None,
             occurred_at,
         }
@@ -174,6 +181,7 @@ mod tests {
             context: "asset:I000000000N00530".parse().unwrap(),
             placement: "article-related".to_owned(),
             page_id: Some("p1".to_owned()),
+            visitor_id: None,
         }
     }
 

@@ -92,7 +92,7 @@ pub fn render(host: &Element, config: &WidgetConfig, response: RecommendationRes
         document.create_element("div").map_err(dom_error("creating the container"))?.unchecked_into();
     shadow.append_child(&container).map_err(dom_error("inserting the container"))?;
 
-    let events = EventContext::for_response(&response, config.page_id.clone());
+    let events = EventContext::for_response(&response, config.page_id.clone(), config.visitor_id.clone());
     let tracker = tracker_for(&config.events_url());
     let clicks = Rc::new(ClickRecorder { events: events.clone(), tracker: Rc::clone(&tracker) });
     let layout = config.layout;

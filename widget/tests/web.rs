@@ -498,6 +498,7 @@ fn sample_event(kind: EventKind, position: usize) -> Event {
         context: "asset:I000000000N02426".parse().expect("valid context"),
         placement: "article-related".to_owned(),
         page_id: Some("page0123".to_owned()),
+        visitor_id: None,
     };
     let item = ItemRef::Asset(ASSET_IDS[position % ASSET_IDS.len()].parse().expect("valid media id"));
     context.event(kind, &item, position, 1_767_225_600_000)
