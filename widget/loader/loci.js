@@ -138,6 +138,37 @@
     warnOnce("tcf", "the TCF consent signal could not be read; no visitor id is used", error);
   }
 
+  // Dwell time: a click on a widget leaves its event in sessionStorage (same site only). On the
+  // page it led to, the loader sends it as a dwell event when the page is first hidden.
+  const PENDING_DWELL_KEY = "loci.pendingDwell";
+  const MAX_DWELL_AGE_MS = 30 * 60 * 1000;
+  try {
+    const pending = window.sessionStorage && sessionStorage.getItem(PENDING_DWELL_KEY);
+    if (pending) {
+      sessionStorage.removeItem(PENDING_DWELL_KEY);
+      const stored = JSON.parse(pending);
+      const event = stored && stored.batch && stored.batch.events && stored.batch.events[0];
+      const landedAt = Date.now();
+      if (event && typeof stored.url === "string" && landedAt - event.occurred_at < MAX_DWELL_AGE_MS) {
+        let sent = false;
+        const sendDwell = () => {
+          if (sent) return;
+          sent = true;
+          event.dwell_ms = Date.now() - landedAt;
+          event.occurred_at = Date.now();
+          const body = new Blob([JSON.stringify(stored.batch)], { type: "text/plain;charset=UTF-8" });
+          if (!navigator.sendBeacon(stored.url, body)) warnOnce("dwell", "the dwell time could not be sent");
+        };
+        window.addEventListener("pagehide", sendDwell);
+        document.addEventListener("visibilitychange", () => {
+          if (document.visibilityState === "hidden") sendDwell();
+        });
+      }
+    }
+  } catch (error) {
+    warnOnce("dwell", "the dwell time of the previous click could not be read", error);
+  }
+
   // Imports the widget module and runs its init once. Every widget waits on the same promise.
   const loadModule = (scriptUrl) => {
     if (!modulePromise) {

@@ -15,7 +15,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use loci_shared::api::{Event, EventBatch};
+use loci_shared::api::{Event, EventBatch, EventKind};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -23,6 +23,9 @@ use web_sys::{RequestCredentials, RequestInit, RequestMode, Response, Visibility
 
 use super::{EventQueue, BATCH_SIZE};
 use crate::{console, wire};
+
+/// sessionStorage key of the click whose dwell time the next page's loader reports.
+pub const PENDING_DWELL_KEY: &str = "loci.pendingDwell";
 
 /// Delay between the first queued event and the flush that sends it, in milliseconds.
 pub const FLUSH_DELAY_MS: i32 = 5_000;
@@ -76,9 +79,29 @@ impl Tracker {
     }
 
     /// Queues a click and sends everything queued at once, before the browser navigates away.
+    /// The click is also left in sessionStorage, so the loader on the destination page can
+    /// report how long the visitor stayed there.
     pub(crate) fn record_click(self: &Rc<Self>, event: Event) {
+        self.remember_for_dwell(&event);
         self.queue.borrow_mut().push(event);
         self.flush_with_fetch();
+    }
+
+    /// Stores `{"url": events URL, "batch": one dwell event}` under [`PENDING_DWELL_KEY`]; the
+    /// loader fills in `dwell_ms` and sends it when the destination page is hidden.
+    fn remember_for_dwell(&self, click: &Event) {
+        let mut dwell = click.clone();
+        dwell.kind = EventKind::Dwell;
+        dwell.dwell_ms = Some(0);
+        let Ok(batch) = wire::encode_batch(&EventBatch { events: vec![dwell] }) else { return };
+        let Some(url) = js_sys::JSON::stringify(&self.events_url.as_str().into()).ok().map(String::from) else {
+            return;
+        };
+        // Storage may be disabled or full: then no dwell time is reported, and the click itself
+        // is still sent.
+        if let Some(storage) = web_sys::window().and_then(|window| window.session_storage().ok().flatten()) {
+            let _ = storage.set_item(PENDING_DWELL_KEY, &format!("{{\"url\":{url},\"batch\":{batch}}}"));
+        }
     }
 
     fn schedule_flush(self: &Rc<Self>) {
