@@ -95,10 +95,11 @@ fn to_worker_response(answer: ApiResponse) -> worker::Result<Response> {
 
 async fn to_api_request(mut request: Request) -> Result<ApiRequest, worker::Error> {
     let url = request.url()?;
-    let method = match request.method() {
-        worker::Method::Get | worker::Method::Head => Method::Get,
-        worker::Method::Post => Method::Post,
-        worker::Method::Options => Method::Options,
+    // The raw method string: workers-rs maps methods it does not know to GET.
+    let method = match request.inner().method().as_str() {
+        "GET" | "HEAD" => Method::Get,
+        "POST" => Method::Post,
+        "OPTIONS" => Method::Options,
         _ => Method::Other,
     };
     let headers = request.headers().entries().map(|(name, value)| (name.to_ascii_lowercase(), value)).collect();
@@ -121,7 +122,8 @@ fn start() {
 
 #[event(fetch)]
 async fn fetch(request: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    if !request.path().starts_with("/v1/") {
+    let path = request.path();
+    if path != "/v1" && !path.starts_with("/v1/") {
         return env.assets("ASSETS")?.fetch_request(request).await;
     }
 

@@ -35,7 +35,10 @@ fn explain_context(pairs: &[(String, String)], now: Millis, country: Option<Stri
                 if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
                     return Err(QueryError::Invalid {
                         parameter: "country",
-                        reason: format!("`{value}` is not a two-letter country code"),
+                        reason: format!(
+                            "`{}` is not a two-letter country code",
+                            value.chars().take(40).collect::<String>()
+                        ),
                     }
                     .into());
                 }
@@ -127,11 +130,14 @@ pub struct LicenceAlert {
     pub placements: Vec<Value>,
 }
 
+/// Quotes a CSV field when needed, and neutralises a leading `=`, `+`, `-` or `@` so that a
+/// spreadsheet opening the export does not run a title as a formula.
 fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@']) { format!("'{text}") } else { text.to_owned() };
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
-        text.to_owned()
+        text
     }
 }
 
@@ -255,4 +261,18 @@ pub async fn licence_alerts(
     let mut response = ApiResponse::text(200, "text/csv; charset=utf-8", out);
     response.set_header("content-disposition", format!("attachment; filename=\"licence-alerts-{within_days}d.csv\""));
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_field_quotes_and_defuses_formulas() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a, b"), "\"a, b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(csv_field("@sum, x"), "\"'@sum, x\"");
+    }
 }

@@ -193,7 +193,12 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
 
 fn authorize_admin(config: &Config, request: &ApiRequest) -> Result<(), ApiError> {
     let expected = config.admin_key.as_deref().ok_or(ApiError::AdminNotConfigured)?;
-    let given = request.header("authorization").and_then(|h| h.strip_prefix("Bearer ")).unwrap_or("");
+    // The scheme name is case-insensitive (RFC 7235).
+    let given = request
+        .header("authorization")
+        .and_then(|h| h.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map_or("", |(_, key)| key);
     if constant_time_eq(given.trim(), expected) {
         Ok(())
     } else {
@@ -210,7 +215,21 @@ fn serve_context(
     ServeContext { channel, campaign, country: request.country.clone(), now: (app.clock)() }
 }
 
-fn channel_param(request: &ApiRequest) -> Result<Channel, ApiError> {
+/// Rejects a channel the site does not configure: rights never approve it, so every list would
+/// come back empty without saying why.
+fn configured_channel(config: &Config, channel: Channel) -> Result<Channel, ApiError> {
+    if config.channels.contains(&channel) {
+        return Ok(channel);
+    }
+    let accepted: Vec<&str> = config.channels.iter().map(Channel::as_str).collect();
+    Err(QueryError::Invalid {
+        parameter: "channel",
+        reason: format!("`{channel}` is not a configured channel: use one of {}", accepted.join(", ")),
+    }
+    .into())
+}
+
+fn channel_param(config: &Config, request: &ApiRequest) -> Result<Channel, ApiError> {
     let mut channel = Channel::web();
     for (name, value) in request.query_pairs() {
         match name.as_str() {
@@ -220,7 +239,7 @@ fn channel_param(request: &ApiRequest) -> Result<Channel, ApiError> {
             other => return Err(QueryError::Unknown(other.chars().take(40).collect()).into()),
         }
     }
-    Ok(channel)
+    configured_channel(config, channel)
 }
 
 async fn recommendations<D: Database, T: Transport>(
@@ -229,7 +248,8 @@ async fn recommendations<D: Database, T: Transport>(
 ) -> Result<ApiResponse, ApiError> {
     let pairs = request.query_pairs();
     let query = RecommendationQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-    let serve = serve_context(app, request, query.channel.clone(), query.campaign.clone());
+    let channel = configured_channel(app.config, query.channel.clone())?;
+    let serve = serve_context(app, request, channel, query.campaign.clone());
 
     let result = recommend::recommend(app.db, app.transport, app.config, &query, &serve, (app.new_id)()).await?;
 
@@ -250,7 +270,7 @@ async fn asset_card<D: Database, T: Transport>(
 ) -> Result<ApiResponse, ApiError> {
     let id: MediaId =
         id.parse().map_err(|e: InvalidId| QueryError::Invalid { parameter: "id", reason: e.to_string() })?;
-    let channel = channel_param(request)?;
+    let channel = channel_param(app.config, request)?;
     let serve = serve_context(app, request, channel.clone(), None);
     let generation = catalog::active_catalog(app.db).await?.ok_or(ApiError::CatalogEmpty)?.generation;
     let unavailable = || ApiError::AssetUnavailable(id.to_string(), channel.to_string());
@@ -282,7 +302,7 @@ async fn gallery_card<D: Database, T: Transport>(
 ) -> Result<ApiResponse, ApiError> {
     let id: GalleryId =
         id.parse().map_err(|e: InvalidId| QueryError::Invalid { parameter: "id", reason: e.to_string() })?;
-    let serve = serve_context(app, request, channel_param(request)?, None);
+    let serve = serve_context(app, request, channel_param(app.config, request)?, None);
     let generation = catalog::active_catalog(app.db).await?.ok_or(ApiError::CatalogEmpty)?.generation;
 
     let gallery = catalog::load_gallery(app.db, generation, id.as_str())

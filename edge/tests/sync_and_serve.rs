@@ -168,6 +168,8 @@ fn bad_requests_get_json_problems_with_stable_codes() {
         ("/v1/recommendations?count=3", 400, "missing_parameter"),
         ("/v1/recommendations?context=asset:I000000000A00001&colour=red", 400, "unknown_parameter"),
         ("/v1/assets/nope", 400, "invalid_parameter"),
+        ("/v1/recommendations?context=asset:I000000000A00001&channel=print", 400, "invalid_parameter"),
+        ("/v1/galleries/G0000zzzzzzzzzzz?channel=print", 400, "invalid_parameter"),
         ("/v1/galleries/G0000zzzzzzzzzzz", 404, "gallery_not_available"),
         ("/v1/admin/sync", 401, "unauthorized"),
         ("/v1/nothing-here", 404, "route_not_found"),
@@ -200,6 +202,10 @@ fn invalid_event_batches_are_rejected_whole_with_the_index() {
     });
     let one_bad = edge.post_json("/v1/events", &json!({"events": [good, bad]}));
     let empty = edge.post_json("/v1/events", &json!({"events": []}));
+    let mut endless = good.clone();
+    endless["type"] = json!("dwell");
+    endless["dwell_ms"] = json!(9_223_372_036_854_775_808u64);
+    let huge_dwell = edge.post_json("/v1/events", &json!({"events": [endless]}));
     let stored = edge.admin(Method::Get, "/v1/admin/events?request_id=r1").json_body();
 
     assert_eq!(malformed.status, 400);
@@ -208,6 +214,7 @@ fn invalid_event_batches_are_rejected_whole_with_the_index() {
     assert_eq!(one_bad.json_body()["code"], json!("invalid_event"));
     assert!(one_bad.json_body()["detail"].as_str().unwrap_or("").starts_with("event 1 is invalid"));
     assert_eq!(empty.status, 400);
+    assert_eq!(huge_dwell.status, 400, "dwell times above one day are rejected");
     assert_eq!(stored["events"], json!([]), "nothing of a rejected batch is stored");
 }
 

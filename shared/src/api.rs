@@ -29,6 +29,10 @@ pub const DEFAULT_COUNT: usize = 8;
 pub const MAX_EXCLUDE: usize = 200;
 /// Largest number of events in one batch.
 pub const MAX_EVENTS_PER_BATCH: usize = 500;
+/// Longest dwell time an event may report: one day, in milliseconds.
+pub const MAX_DWELL_MS: u64 = 86_400_000;
+/// Latest `occurred_at` accepted: 2^53 - 1, the largest integer every JSON reader keeps exact.
+pub const MAX_TIMESTAMP_MS: i64 = 9_007_199_254_740_991;
 
 /// What a recommendation request is about: the asset or gallery a page shows.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -299,7 +303,10 @@ fn parse_count(parameter: &'static str, value: &str, min: usize, max: usize) -> 
         Ok(n) if (min..=max).contains(&n) => Ok(n),
         _ => Err(QueryError::Invalid {
             parameter,
-            reason: format!("`{value}` is not a whole number from {min} to {max}"),
+            reason: format!(
+                "`{}` is not a whole number from {min} to {max}",
+                value.chars().take(40).collect::<String>()
+            ),
         }),
     }
 }
@@ -561,7 +568,10 @@ impl Event {
         if self.kind == EventKind::Dwell && self.dwell_ms.is_none() {
             return Err("dwell events need `dwell_ms`".to_owned());
         }
-        if self.occurred_at <= 0 {
+        if self.dwell_ms.is_some_and(|ms| ms > MAX_DWELL_MS) {
+            return Err(format!("`dwell_ms` must be at most {MAX_DWELL_MS} (one day)"));
+        }
+        if self.occurred_at <= 0 || self.occurred_at > MAX_TIMESTAMP_MS {
             return Err("`occurred_at` must be milliseconds since the Unix epoch".to_owned());
         }
         Ok(())
