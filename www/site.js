@@ -38,13 +38,13 @@
         "For Blake, reason alone narrowed vision. The picture is admiring and critical at once: a beautiful figure absorbed in a measurement while the richness of the world around him goes unseen.",
       ],
     },
-    I000000000N01246: {
+    I000000000N00310: {
       kicker: "Landscape",
-      standfirst: "A quiet street at the edge of the heath, painted by a neighbour.",
+      standfirst: "A portrait painter's landscape: tired horses, a stream and the last of the light.",
       body: [
-        "Constable moved his family to Hampstead in the hope that the air on the hill would suit his wife's health, and the village soon became one of his subjects.",
-        "The Grove is a small canvas of tall trees, a few houses and figures in the lane. Light falls in patches through the leaves; the sky, as so often with Constable, is half the picture.",
-        "The painting was presented to the nation by the artist's daughter Isabel Constable in 1888.",
+        "Gainsborough earned his living with portraits, but landscapes were the pictures he painted for himself. Here a cart has stopped at a stream so the horses can drink at the end of the day.",
+        "The scene is loosely brushed: the trees dissolve into warm browns and greens, and the sunset glows through a gap in the woods behind the riders.",
+        "The painting was presented by Robert Vernon in 1847, one of the gifts that founded the national collection of British art.",
       ],
     },
     I000000000N02426: {

@@ -196,22 +196,9 @@ fn next_phase(mode: &str, phase: &str) -> &'static str {
 
 async fn start_run(db: &impl Database, now: Millis, requested: SyncMode) -> Result<RunRow, DbError> {
     #[derive(Deserialize)]
-    struct Max {
-        generation: Option<i64>,
-    }
-    #[derive(Deserialize)]
     struct Newest {
         modified_at: Option<i64>,
     }
-    let max: Option<Max> = query_optional(
-        db,
-        Statement::new(
-            "SELECT MAX(g) AS generation FROM (SELECT MAX(generation) AS g FROM sync_runs UNION ALL SELECT active_generation FROM catalog_state)",
-            vec![],
-        ),
-    )
-    .await?;
-    let generation = max.and_then(|m| m.generation).unwrap_or(0) + 1;
 
     // An incremental run reads media modified since the newest change the active catalog holds,
     // on PhotoShelter's own clock, so clock differences between the two systems do not matter.
@@ -233,9 +220,13 @@ async fn start_run(db: &impl Database, now: Millis, requested: SyncMode) -> Resu
         Some(_) => ("incremental", "copy"),
         None => ("full", "galleries"),
     };
+    // The generation is computed inside the INSERT, so two runs started at the same moment
+    // still get different generations.
     db.batch(vec![Statement::new(
-        "INSERT INTO sync_runs (generation, state, phase, page, started_at, updated_at, mode, since) VALUES (?1, 'running', ?3, 1, ?2, ?2, ?4, ?5)",
-        vec![generation.into(), now.into(), first_phase.into(), mode.into(), since.into()],
+        "INSERT INTO sync_runs (generation, state, phase, page, started_at, updated_at, mode, since) \
+         VALUES ((SELECT COALESCE(MAX(g), 0) + 1 FROM (SELECT MAX(generation) AS g FROM sync_runs \
+         UNION ALL SELECT active_generation FROM catalog_state)), 'running', ?2, 1, ?1, ?1, ?3, ?4)",
+        vec![now.into(), first_phase.into(), mode.into(), since.into()],
     )])
     .await?;
     latest_run(db).await?.ok_or_else(|| DbError::Query("the new sync run was not stored".to_owned()))
@@ -774,6 +765,11 @@ pub async fn run_step<D: Database, T: Transport>(
     let photoshelter = config.photoshelter.as_ref().map_err(|e| SyncError::NotConfigured(e.clone()))?;
     let started = clock();
     let mut run = current_run(db, options, started).await?;
+    let lease = format!("{started:x}-{:x}", (transport.random_unit() * 2f64.powi(52)) as u64);
+    if !take_lease(db, &run, &lease, started).await? {
+        crate::log::info(&format!("sync run {}: another invocation holds it; this step does nothing", run.id));
+        return Ok(SyncStatus::from(run));
+    }
     let active = crate::catalog::active_catalog(db).await?.map(|c| c.generation);
     let client = Client::with_stored_refresh_token(photoshelter, transport, stored_refresh_token(db).await?);
 
@@ -826,8 +822,34 @@ pub async fn run_step<D: Database, T: Transport>(
         run = latest_run(db).await?.ok_or_else(|| DbError::Query("the sync run disappeared".to_owned()))?;
     }
 
+    db.batch(vec![Statement::new(
+        "UPDATE sync_runs SET lease_until = NULL WHERE id = ?1 AND lease_token = ?2",
+        vec![run.id.into(), lease.into()],
+    )])
+    .await?;
     latest_run(db)
         .await?
         .map(SyncStatus::from)
         .ok_or_else(|| SyncError::Storage(DbError::Query("no sync run".to_owned())))
+}
+
+/// How long a step's lease on a run lasts: longer than a step may run, so only a step that
+/// died leaves a lease to expire.
+const LEASE_MS: Millis = STEP_BUDGET_MS + 60_000;
+
+/// Claims the run for this step unless another step's lease is still valid.
+async fn take_lease(db: &impl Database, run: &RunRow, lease: &str, now: Millis) -> Result<bool, DbError> {
+    #[derive(Deserialize)]
+    struct Holder {
+        lease_token: Option<String>,
+    }
+    db.batch(vec![Statement::new(
+        "UPDATE sync_runs SET lease_token = ?2, lease_until = ?3 WHERE id = ?1 AND (lease_until IS NULL OR lease_until < ?4)",
+        vec![run.id.into(), lease.into(), (now + LEASE_MS).into(), now.into()],
+    )])
+    .await?;
+    let holder: Option<Holder> =
+        query_optional(db, Statement::new("SELECT lease_token FROM sync_runs WHERE id = ?1", vec![run.id.into()]))
+            .await?;
+    Ok(holder.and_then(|h| h.lease_token).as_deref() == Some(lease))
 }

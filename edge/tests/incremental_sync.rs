@@ -3,7 +3,7 @@
 
 mod support;
 
-use loci_edge::db::{query_optional, Statement};
+use loci_edge::db::{query_optional, Database, Statement};
 use loci_edge::http::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -208,4 +208,31 @@ fn expired_session_token_is_renewed_once() {
 
     assert_eq!(status.state, "succeeded", "{status:?}");
     assert_eq!(catalog_assets(&edge), LIMIT as i64);
+}
+
+#[test]
+fn overlapping_step_leaves_a_leased_run_alone() {
+    let standin = start_standin(LIMIT);
+    let edge = Edge::new(standin);
+    let first = edge.sync_step(false);
+    let hold = |until: Option<i64>| {
+        let statement =
+            Statement::new("UPDATE sync_runs SET lease_token = 'another-step', lease_until = ?1", vec![until.into()]);
+        futures_executor::block_on(edge.db.batch(vec![statement])).expect("set the lease");
+    };
+
+    hold(Some(edge.now + 60_000));
+    let blocked = edge.sync_step(false);
+    hold(None);
+    let finished = edge.sync_to_end();
+
+    assert_eq!(blocked.run_id, first.run_id);
+    assert_eq!(
+        (blocked.phase.as_str(), blocked.page),
+        (first.phase.as_str(), first.page),
+        "no work under another lease"
+    );
+    assert_eq!(blocked.counts, first.counts);
+    assert_eq!(finished.state, "succeeded");
+    assert_eq!(finished.counts.assets, LIMIT as i64, "nothing counted twice");
 }
