@@ -60,6 +60,10 @@ pub async fn store_batch(
         })
         .collect();
 
+    // NOTE: a click counts towards co-views whatever its `request_id`, so a client can forge
+    // clicks and nudge rankings (the rights filter still applies). Signing request ids with a
+    // worker secret, and counting only clicks on assets the signed response contained, would
+    // close this.
     let mut clicks: BTreeMap<(String, String), (i64, Millis)> = BTreeMap::new();
     for event in batch.events.iter().filter(|e| e.kind == EventKind::Click) {
         if let Some(asset) = &event.asset_id {
