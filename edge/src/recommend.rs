@@ -252,18 +252,9 @@ fn rank(
 /// Ranks a remote service's candidates by its scores (ties by id), dropping excluded ids.
 fn rank_remote(mut candidates: Vec<(String, f64)>, excluded: &[&str]) -> Vec<Candidate> {
     let mut seen = HashSet::new();
-    candidates.retain(|(id, _)| !excluded.contains(&id.as_str()) && seen.insert(id.clone()));
+    candidates.retain(|(id, _)| seen.insert(id.clone()));
     candidates.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let top = candidates.first().map_or(1.0, |c| c.1.abs().max(f64::MIN_POSITIVE));
-    candidates
-        .into_iter()
-        .map(|(id, score)| Candidate {
-            id,
-            signals: Signals { content: score / top, ..Signals::default() },
-            matched_terms: Vec::new(),
-            default_reason: ReasonCode::Recommended,
-        })
-        .collect()
+    listed(candidates, ReasonCode::Recommended, excluded)
 }
 
 /// Walks the ranked list, keeping candidates whose rights the filter admits, until `wanted`
@@ -435,9 +426,10 @@ async fn engagement_ranked(
     Ok(ranked)
 }
 
-/// Candidates with one fixed reason, in the given order, excluding `excluded` ids.
+/// Candidates with one fixed reason, in the given order, excluding `excluded` ids. Scores are
+/// divided by the first one's magnitude (a remote service may send negative scores).
 fn listed(ranked: Vec<(String, f64)>, reason: ReasonCode, excluded: &[&str]) -> Vec<Candidate> {
-    let top = ranked.first().map_or(1.0, |(_, score)| score.max(f64::MIN_POSITIVE));
+    let top = ranked.first().map_or(1.0, |(_, score)| score.abs().max(f64::MIN_POSITIVE));
     ranked
         .into_iter()
         .filter(|(id, _)| !excluded.contains(&id.as_str()))

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use loci_shared::api::{validate_token, QueryError};
-use loci_shared::ids::{InvalidId, MediaId};
+use loci_shared::ids::MediaId;
 use loci_shared::rights::{Channel, Decision, Rights, ServeContext};
 use loci_shared::time::{format_instant, parse_instant, Millis};
 use serde::{Deserialize, Serialize};
@@ -66,8 +66,7 @@ pub async fn explain(
     now: Millis,
     country: Option<String>,
 ) -> Result<ApiResponse, ApiError> {
-    let id: MediaId =
-        id.parse().map_err(|e: InvalidId| QueryError::Invalid { parameter: "id", reason: e.to_string() })?;
+    let id: MediaId = crate::router::path_id(id)?;
     let context = explain_context(pairs, now, country)?;
     let generation = catalog::active_catalog(db).await?.ok_or(ApiError::CatalogEmpty)?.generation;
     let row = catalog::load_asset(db, generation, id.as_str())

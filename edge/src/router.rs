@@ -263,13 +263,17 @@ async fn recommendations<D: Database, T: Transport>(
     Ok(response)
 }
 
+/// Parses the id in a path such as `/v1/assets/{id}`, reported as the `id` parameter.
+pub(crate) fn path_id<I: std::str::FromStr<Err = InvalidId>>(id: &str) -> Result<I, ApiError> {
+    id.parse().map_err(|e: InvalidId| QueryError::Invalid { parameter: "id", reason: e.to_string() }.into())
+}
+
 async fn asset_card<D: Database, T: Transport>(
     app: &App<'_, D, T>,
     request: &ApiRequest,
     id: &str,
 ) -> Result<ApiResponse, ApiError> {
-    let id: MediaId =
-        id.parse().map_err(|e: InvalidId| QueryError::Invalid { parameter: "id", reason: e.to_string() })?;
+    let id: MediaId = path_id(id)?;
     let channel = channel_param(app.config, request)?;
     let serve = serve_context(app, request, channel.clone(), None);
     let generation = catalog::active_catalog(app.db).await?.ok_or(ApiError::CatalogEmpty)?.generation;
@@ -300,8 +304,7 @@ async fn gallery_card<D: Database, T: Transport>(
     request: &ApiRequest,
     id: &str,
 ) -> Result<ApiResponse, ApiError> {
-    let id: GalleryId =
-        id.parse().map_err(|e: InvalidId| QueryError::Invalid { parameter: "id", reason: e.to_string() })?;
+    let id: GalleryId = path_id(id)?;
     let serve = serve_context(app, request, channel_param(app.config, request)?, None);
     let generation = catalog::active_catalog(app.db).await?.ok_or(ApiError::CatalogEmpty)?.generation;
 

@@ -767,7 +767,7 @@ pub async fn run_step<D: Database, T: Transport>(
     let mut run = current_run(db, options, started).await?;
     let lease = format!("{started:x}-{:x}", (transport.random_unit() * 2f64.powi(52)) as u64);
     if !take_lease(db, &run, &lease, started).await? {
-        crate::log::info(&format!("sync run {}: another invocation holds it; this step does nothing", run.id));
+        crate::log::info(&format!("sync run {}: skipped this step because another invocation has the lease", run.id));
         return Ok(SyncStatus::from(run));
     }
     let active = crate::catalog::active_catalog(db).await?.map(|c| c.generation);

@@ -542,16 +542,7 @@ fn queue_bound_holds_in_browser() {
 #[wasm_bindgen_test]
 fn wire_decodes_serde_response() {
     let mut galleries = Vec::new();
-    let codes = [
-        ReasonCode::SimilarSubjects,
-        ReasonCode::SameCreator,
-        ReasonCode::SameGallery,
-        ReasonCode::ViewedTogether,
-        ReasonCode::ForYou,
-        ReasonCode::InThisGallery,
-        ReasonCode::RelatedGallery,
-    ];
-    for code in codes {
+    for code in ReasonCode::ALL {
         let mut gallery = gallery();
         gallery.reason.code = code;
         galleries.push(gallery);
