@@ -21,7 +21,7 @@ pub struct OutboundRequest {
     pub headers: Vec<(String, String)>,
     /// The body, for POST.
     pub body: Option<OutboundBody>,
-    /// Give up waiting for the answer after this many milliseconds.
+    /// Time to wait for the response before giving up, in milliseconds.
     pub timeout_ms: Option<u64>,
 }
 
@@ -62,7 +62,7 @@ impl OutboundResponse {
     }
 }
 
-/// Why a request got no HTTP answer at all.
+/// Why a request got no HTTP response at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransportError {
     /// The connection failed.
@@ -73,7 +73,7 @@ pub enum TransportError {
         /// The underlying error.
         reason: String,
     },
-    /// No answer arrived within the request's timeout.
+    /// No response arrived within the request's timeout.
     #[error("{url} did not answer within {timeout_ms} ms")]
     TimedOut {
         /// The URL requested.

@@ -162,7 +162,7 @@ async fn latest_run(db: &impl Database) -> Result<Option<RunRow>, DbError> {
     query_optional(db, Statement::new("SELECT * FROM sync_runs ORDER BY id DESC LIMIT 1", vec![])).await
 }
 
-/// The latest run's status, if any run exists.
+/// Returns the latest run's status, if any run exists.
 pub async fn latest_status(db: &impl Database) -> Result<Option<SyncStatus>, DbError> {
     Ok(latest_run(db).await?.map(SyncStatus::from))
 }

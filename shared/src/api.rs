@@ -29,7 +29,7 @@ pub const DEFAULT_COUNT: usize = 8;
 pub const MAX_EXCLUDE: usize = 200;
 /// Largest number of events in one batch.
 pub const MAX_EVENTS_PER_BATCH: usize = 500;
-/// Longest dwell time an event may report: one day, in milliseconds.
+/// Maximum dwell time an event may report: one day, in milliseconds.
 pub const MAX_DWELL_MS: u64 = 86_400_000;
 /// Latest `occurred_at` accepted: 2^53 - 1, the largest integer every JSON reader keeps exact.
 pub const MAX_TIMESTAMP_MS: i64 = 9_007_199_254_740_991;
@@ -103,7 +103,7 @@ pub enum QueryError {
 }
 
 impl QueryError {
-    /// The parameter the error is about.
+    /// Returns the parameter the error is about.
     pub fn parameter(&self) -> &str {
         match self {
             QueryError::Missing(name) => name,
@@ -129,7 +129,7 @@ pub fn validate_token(parameter: &'static str, value: &str) -> Result<String, Qu
     }
 }
 
-/// Which list a recommendation request asks for.
+/// The kind of list a recommendation request returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Scenario {
@@ -145,7 +145,7 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    /// The name used in query strings.
+    /// Returns the name used in query strings.
     pub fn as_str(self) -> &'static str {
         match self {
             Scenario::Related => "related",
@@ -170,7 +170,7 @@ impl FromStr for Scenario {
     }
 }
 
-/// Longest window for trending and popular lists, in days.
+/// Maximum window for trending and popular lists, in days.
 pub const MAX_WINDOW_DAYS: u32 = 90;
 
 /// A parsed and validated `GET /v1/recommendations` request.

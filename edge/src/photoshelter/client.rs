@@ -13,18 +13,18 @@ use serde_json::Value;
 use crate::config::{Credentials, PhotoShelterConfig};
 use crate::outbound::{OutboundRequest, OutboundResponse, Transport, TransportError};
 
-/// Attempts per request before giving up on 5xx answers and connection failures.
+/// Attempts per request before giving up on 5xx responses and connection failures.
 const MAX_ATTEMPTS: u32 = 4;
 /// First retry delay; doubled each attempt, plus up to 100% jitter.
 const BASE_BACKOFF_MS: u64 = 250;
-/// Longest single wait, whether from backoff or `Retry-After`. A longer `Retry-After` ends the
+/// Maximum single wait, whether from backoff or `Retry-After`. A longer `Retry-After` ends the
 /// sync step instead, so the next invocation resumes after it.
 const MAX_WAIT_MS: u64 = 10_000;
 
 /// Why a PhotoShelter call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PhotoShelterError {
-    /// No HTTP answer, after retries.
+    /// No HTTP response, after retries.
     #[error(transparent)]
     Transport(#[from] TransportError),
     /// PhotoShelter answered with an error status (after retries for 5xx).
@@ -129,12 +129,12 @@ impl<'a, T: Transport> Client<'a, T> {
         }
     }
 
-    /// The refresh token to keep for the next invocation, when PhotoShelter rotated it.
+    /// Returns the refresh token to keep for the next invocation, when PhotoShelter rotated it.
     pub fn rotated_refresh_token(&self) -> Option<String> {
         self.refresh_token_rotated.get().then(|| self.refresh_token.borrow().clone()).flatten()
     }
 
-    /// How many HTTP requests this client has sent.
+    /// Returns how many HTTP requests this client has sent.
     pub fn requests(&self) -> u32 {
         self.requests.get()
     }

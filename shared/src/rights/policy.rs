@@ -36,7 +36,7 @@ pub enum DenyRule {
 }
 
 impl DenyRule {
-    /// The stable code of the rule.
+    /// Returns the stable code of the rule.
     pub fn code(self) -> &'static str {
         match self {
             DenyRule::ChannelsUnknown => "channels_unknown",
@@ -64,7 +64,7 @@ pub enum Decision {
 }
 
 impl Decision {
-    /// Whether the asset may be shown.
+    /// Returns whether the asset may be shown.
     pub fn is_allowed(self) -> bool {
         self == Decision::Allowed
     }
@@ -243,12 +243,12 @@ impl<'a> RightsFilter<'a> {
         self.valid_until
     }
 
-    /// The removal counts so far.
+    /// Returns the removal counts so far.
     pub fn report(&self) -> &FilterReport {
         &self.report
     }
 
-    /// The removal counts, consuming the filter.
+    /// Returns the removal counts, consuming the filter.
     pub fn into_report(self) -> FilterReport {
         self.report
     }

@@ -57,7 +57,7 @@ pub fn describe_gallery_modes(galleries: &[GalleryAccess]) -> String {
     modes.join(", ")
 }
 
-/// Channels every site knows; a site may configure more.
+/// Returns the channels every site accepts. A site may configure more.
 pub fn default_channels() -> BTreeSet<Channel> {
     ["web", "email", "social", "partner"].iter().filter_map(|name| name.parse().ok()).collect()
 }
