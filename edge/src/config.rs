@@ -6,6 +6,8 @@ use loci_shared::ids::OrganizationId;
 use loci_shared::rights::source::default_channels;
 use loci_shared::rights::{Channel, RightsPolicy};
 
+use crate::analytics::experiments::{parse_experiments, Experiment};
+use crate::analytics::segments::{default_segments, parse_segments, SegmentRule};
 use crate::remote::RemoteConfig;
 
 /// The connector's login method at PhotoShelter.
@@ -62,8 +64,14 @@ pub struct Config {
     pub asset_link_template: String,
     /// Link template for galleries; `{id}` is replaced by the gallery id.
     pub gallery_link_template: String,
-    /// The admin API key, if set.
+    /// The admin API key, if set (`ADMIN_KEY`).
     pub admin_key: Option<String>,
+    /// Read-only API keys (`READ_KEYS`, comma-separated), for analytics and exports.
+    pub read_keys: Vec<String>,
+    /// Audience segment rules, tried in order (`LOCI_SEGMENTS`, else the defaults).
+    pub segments: Vec<SegmentRule>,
+    /// A/B tests of placement strategies (`LOCI_EXPERIMENTS`).
+    pub experiments: Vec<Experiment>,
     /// Channels rights may name; others make an asset's channels unknown.
     pub channels: BTreeSet<Channel>,
     /// Site-level rights rules.
@@ -200,8 +208,29 @@ impl Config {
             }
         };
 
+        let segments = match var("LOCI_SEGMENTS") {
+            None => default_segments(),
+            Some(text) => parse_segments(&text)?,
+        };
+        let experiments = match var("LOCI_EXPERIMENTS") {
+            None => Vec::new(),
+            Some(text) => parse_experiments(&text)?,
+        };
+        let read_keys: Vec<String> = var("READ_KEYS")
+            .map(|keys| keys.split(',').map(str::trim).filter(|k| !k.is_empty()).map(str::to_owned).collect())
+            .unwrap_or_default();
+        if let Some(short) = read_keys.iter().find(|k| k.len() < 16) {
+            return Err(ConfigError::Invalid {
+                name: "READ_KEYS",
+                reason: format!("a key of {} characters is too easy to guess; use at least 16", short.len()),
+            });
+        }
+
         Ok(Config {
             remote,
+            read_keys,
+            segments,
+            experiments,
             photoshelter: photoshelter_config(&var),
             image_base: var("PHOTOSHELTER_IMAGE_BASE")
                 .unwrap_or_else(|| "https://m.psecn.photoshelter.com".to_owned())

@@ -158,4 +158,23 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         )),
         Err(error) => crate::log::error(&format!("cron sync step failed: {error}")),
     }
+
+    // Aggregation runs on every trigger, after the sync step, so analytics lag events by at
+    // most one cron interval.
+    let aggregated = async {
+        let config = read_config(&env).map_err(|e| worker::Error::RustError(format!("invalid configuration: {e}")))?;
+        let db = D1::new(env.d1("DB")?);
+        crate::analytics::aggregate::refresh(&db, &config, now(), false)
+            .await
+            .map_err(|e| worker::Error::RustError(e.to_string()))
+    }
+    .await;
+    match aggregated {
+        Ok(report) => crate::log::info(&format!(
+            "cron aggregation: {} day(s) recomputed, {} visitors in segments",
+            report.days.len(),
+            report.visitors
+        )),
+        Err(error) => crate::log::error(&format!("cron aggregation failed: {error}")),
+    }
 }

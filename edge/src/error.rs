@@ -52,12 +52,33 @@ pub enum ApiError {
         /// The methods accepted.
         allowed: &'static str,
     },
-    /// An admin endpoint was called without a valid key.
-    #[error("this endpoint needs an admin key: send `Authorization: Bearer <key>`")]
+    /// An admin or analytics endpoint was called without a valid key.
+    #[error("this endpoint needs an API key: send `Authorization: Bearer <key>` with an admin or read key")]
     Unauthorized,
-    /// The admin key is not configured on the worker.
-    #[error("no admin key is configured; set the ADMIN_KEY secret on the worker")]
+    /// A read-only key was sent to an endpoint that changes state.
+    #[error("this action needs an admin key; the key sent is read-only")]
+    Forbidden,
+    /// No API key is configured on the worker.
+    #[error("no API key is configured; set the ADMIN_KEY secret (and READ_KEYS for read-only keys) on the worker")]
     AdminNotConfigured,
+    /// A segment or experiment id that the configuration does not define.
+    #[error("no {kind} `{id}` is configured; use one of: {accepted}")]
+    UnknownName {
+        /// `segment` or `experiment`.
+        kind: &'static str,
+        /// The id asked for (shortened).
+        id: String,
+        /// The configured ids, comma-separated.
+        accepted: String,
+    },
+    /// An export would hold more rows than one response may.
+    #[error(
+        "the export holds more than {limit} rows; narrow the date range or page with `after` (see the `link` header)"
+    )]
+    ExportTooLarge {
+        /// The largest number of rows one response holds.
+        limit: usize,
+    },
     /// A worker variable is missing or invalid; the message names it.
     #[error("the worker's configuration is invalid: {0}; fix it and deploy again")]
     Configuration(#[from] crate::config::ConfigError),
@@ -99,6 +120,10 @@ impl ApiError {
             ApiError::RouteNotFound(_) => (404, "route_not_found"),
             ApiError::MethodNotAllowed { .. } => (405, "method_not_allowed"),
             ApiError::Unauthorized => (401, "unauthorized"),
+            ApiError::Forbidden => (403, "forbidden"),
+            ApiError::UnknownName { kind: "segment", .. } => (404, "segment_not_found"),
+            ApiError::UnknownName { .. } => (404, "experiment_not_found"),
+            ApiError::ExportTooLarge { .. } => (413, "export_too_large"),
             ApiError::AdminNotConfigured => (503, "admin_not_configured"),
             ApiError::CatalogEmpty => (503, "catalog_not_synced"),
             ApiError::Configuration(_) => (500, "configuration_invalid"),

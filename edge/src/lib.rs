@@ -14,12 +14,17 @@
 //! | [`remote`] | the client of a customer's own Loci service |
 //! | [`events`] | event batches and co-view counts |
 //! | [`rights_admin`] | rights explanations and licence alerts |
+//! | [`analytics`] | aggregates, segments, trends, experiments and editorial suggestions |
+//! | [`auth`] | API keys and their roles |
+//! | [`export`] | JSON, CSV and NDJSON answers |
 //! | [`sync`] | the resumable PhotoShelter sync into catalog generations |
 //! | [`photoshelter`] | the PhotoShelter API v4 client and resource parsing |
 //! | [`catalog`] | reads from the active catalog generation |
 //! | [`config`] | configuration from worker variables and secrets |
 //! | [`error`] | API errors and their JSON problem responses |
 
+pub mod analytics;
+pub mod auth;
 pub mod catalog;
 pub mod config;
 pub mod db;
@@ -27,6 +32,7 @@ pub mod db;
 mod entry;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod http;
 pub mod log;
 pub mod outbound;

@@ -13,6 +13,7 @@ use crate::catalog::{self, GalleryRow};
 use crate::config::Config;
 use crate::db::{query_as, Database, Statement};
 use crate::error::ApiError;
+use crate::export::csv_field;
 use crate::http::ApiResponse;
 
 const MS_PER_DAY: Millis = 86_400_000;
@@ -127,17 +128,6 @@ pub struct LicenceAlert {
     pub galleries: Vec<Value>,
     /// Placements that showed it recently: `{placement, impressions}`.
     pub placements: Vec<Value>,
-}
-
-/// Quotes a CSV field when needed, and neutralises a leading `=`, `+`, `-` or `@` so that a
-/// spreadsheet opening the export does not run a title as a formula.
-fn csv_field(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@']) { format!("'{text}") } else { text.to_owned() };
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text
-    }
 }
 
 /// `GET /v1/admin/licence-alerts?within_days=N&format=json|csv`: assets whose licence ends
@@ -260,18 +250,4 @@ pub async fn licence_alerts(
     let mut response = ApiResponse::text(200, "text/csv; charset=utf-8", out);
     response.set_header("content-disposition", format!("attachment; filename=\"licence-alerts-{within_days}d.csv\""));
     Ok(response)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::csv_field;
-
-    #[test]
-    fn csv_field_quotes_and_defuses_formulas() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a, b"), "\"a, b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
-        assert_eq!(csv_field("@sum, x"), "\"'@sum, x\"");
-    }
 }

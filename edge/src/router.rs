@@ -8,6 +8,8 @@ use loci_shared::rights::{Channel, RightsFilter, ServeContext};
 use loci_shared::time::Millis;
 use serde_json::json;
 
+use crate::analytics::{self, aggregate};
+use crate::auth::{authorize, Role};
 use crate::catalog;
 use crate::config::Config;
 use crate::db::Database;
@@ -103,7 +105,7 @@ async fn route<D: Database, T: Transport>(app: &App<'_, D, T>, request: &ApiRequ
             Ok(ApiResponse::json(202, &accepted))
         }
         ["v1", "admin", "sync"] => {
-            authorize_admin(app.config, request)?;
+            authorize(app.config, request, if request.method == Method::Post { Role::Admin } else { Role::ReadOnly })?;
             match request.method {
                 Method::Post => {
                     let options = sync_options(&request.query_pairs())?;
@@ -125,7 +127,7 @@ async fn route<D: Database, T: Transport>(app: &App<'_, D, T>, request: &ApiRequ
             }
         }
         ["v1", "admin", "rights", id] => {
-            authorize_admin(app.config, request)?;
+            authorize(app.config, request, Role::ReadOnly)?;
             only(Method::Get, "GET")?;
             rights_admin::explain(
                 app.db,
@@ -138,12 +140,12 @@ async fn route<D: Database, T: Transport>(app: &App<'_, D, T>, request: &ApiRequ
             .await
         }
         ["v1", "admin", "licence-alerts"] => {
-            authorize_admin(app.config, request)?;
+            authorize(app.config, request, Role::ReadOnly)?;
             only(Method::Get, "GET")?;
             rights_admin::licence_alerts(app.db, &request.query_pairs(), (app.clock)()).await
         }
         ["v1", "admin", "events"] => {
-            authorize_admin(app.config, request)?;
+            authorize(app.config, request, Role::ReadOnly)?;
             only(Method::Get, "GET")?;
             let pairs = request.query_pairs();
             let request_id = pairs
@@ -153,7 +155,74 @@ async fn route<D: Database, T: Transport>(app: &App<'_, D, T>, request: &ApiRequ
                 .ok_or(QueryError::Missing("request_id"))?;
             Ok(ApiResponse::json(200, &json!({"events": events::events_for_request(app.db, request_id).await?})))
         }
+        ["v1", "admin", "analytics", "refresh"] => {
+            authorize(app.config, request, Role::Admin)?;
+            only(Method::Post, "POST")?;
+            let params = analytics::Params::new(request.query_pairs(), &["full"])?;
+            let report = aggregate::refresh(app.db, app.config, (app.clock)(), params.flag("full")?).await?;
+            Ok(ApiResponse::json(200, &report))
+        }
+        ["v1", "analytics", rest @ ..] => {
+            authorize(app.config, request, Role::ReadOnly)?;
+            only(Method::Get, "GET")?;
+            analytics_route(app, request, rest).await
+        }
+        ["v1", "suggestions"] => {
+            authorize(app.config, request, Role::ReadOnly)?;
+            only(Method::Get, "GET")?;
+            let (pairs, serve) = with_serve_context(app, request)?;
+            analytics::suggestions::suggestions(app.db, app.config, pairs, serve).await
+        }
         _ => Err(ApiError::RouteNotFound(path.chars().take(100).collect())),
+    }
+}
+
+/// Splits off `channel` and `campaign` into the serve context the rights filter checks; the
+/// other parameters stay for the handler.
+fn with_serve_context<D: Database, T: Transport>(
+    app: &App<'_, D, T>,
+    request: &ApiRequest,
+) -> Result<(Vec<(String, String)>, ServeContext), ApiError> {
+    let mut pairs = request.query_pairs();
+    let mut channel = Channel::web();
+    let mut campaign = None;
+    for (name, value) in &pairs {
+        match name.as_str() {
+            "channel" => {
+                channel = value.parse().map_err(|reason| QueryError::Invalid { parameter: "channel", reason })?;
+            }
+            "campaign" => campaign = Some(loci_shared::api::validate_token("campaign", value)?),
+            _ => {}
+        }
+    }
+    pairs.retain(|(name, _)| name != "channel" && name != "campaign");
+    let channel = configured_channel(app.config, channel)?;
+    Ok((pairs, serve_context(app, request, channel, campaign)))
+}
+
+/// `GET /v1/analytics/...`: engagement, events, segments, trends and experiments.
+async fn analytics_route<D: Database, T: Transport>(
+    app: &App<'_, D, T>,
+    request: &ApiRequest,
+    rest: &[&str],
+) -> Result<ApiResponse, ApiError> {
+    let now = (app.clock)();
+    match rest {
+        ["engagement"] => analytics::report::engagement(app.db, app.config, request.query_pairs(), now).await,
+        ["events"] => analytics::report::events_export(app.db, app.config, request.query_pairs(), now).await,
+        ["experiments"] => analytics::report::experiments(app.db, app.config, request.query_pairs(), now).await,
+        ["segments"] => {
+            let (pairs, serve) = with_serve_context(app, request)?;
+            analytics::report::segments(app.db, app.config, pairs, serve).await
+        }
+        ["segments", id, "members"] => {
+            analytics::report::segment_members(app.db, app.config, id, request.query_pairs()).await
+        }
+        ["trends"] => {
+            let (pairs, serve) = with_serve_context(app, request)?;
+            analytics::trends::trends(app.db, app.config, pairs, serve).await
+        }
+        _ => Err(ApiError::RouteNotFound(format!("/v1/analytics/{}", rest.join("/")).chars().take(100).collect())),
     }
 }
 
@@ -184,26 +253,6 @@ fn sync_options(pairs: &[(String, String)]) -> Result<sync::StepOptions, ApiErro
         }
     }
     Ok(options)
-}
-
-/// Compares two strings in time that depends only on their lengths.
-fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-fn authorize_admin(config: &Config, request: &ApiRequest) -> Result<(), ApiError> {
-    let expected = config.admin_key.as_deref().ok_or(ApiError::AdminNotConfigured)?;
-    // The scheme name is case-insensitive (RFC 7235).
-    let given = request
-        .header("authorization")
-        .and_then(|h| h.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map_or("", |(_, key)| key);
-    if constant_time_eq(given.trim(), expected) {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized)
-    }
 }
 
 fn serve_context(

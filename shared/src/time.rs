@@ -10,7 +10,8 @@
 /// Milliseconds since 1970-01-01T00:00:00Z.
 pub type Millis = i64;
 
-const MS_PER_DAY: i64 = 86_400_000;
+/// Milliseconds in a UTC day.
+pub const MS_PER_DAY: i64 = 86_400_000;
 
 /// Days from 1970-01-01 to the given civil date (proleptic Gregorian calendar).
 fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
@@ -128,6 +129,16 @@ pub fn format_instant(instant: Millis) -> String {
     format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{millis:03}Z")
 }
 
+/// Parses a calendar day written exactly `YYYY-MM-DD` into the instant it starts (UTC).
+pub fn parse_day(text: &str) -> Option<Millis> {
+    (text.len() == 10).then(|| parse_date(text))?
+}
+
+/// Formats the UTC day an instant falls on as `YYYY-MM-DD`.
+pub fn format_day(instant: Millis) -> String {
+    format_instant(instant)[0..10].to_owned()
+}
+
 /// Formats an instant in PhotoShelter's `YYYY-MM-DD HH:MM:SS GMT` form (seconds precision).
 pub fn format_photoshelter(instant: Millis) -> String {
     let rfc = format_instant(instant);
@@ -162,5 +173,15 @@ mod tests {
         }
         assert_eq!(format_instant(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(format_photoshelter(1_000), "1970-01-01 00:00:01 GMT");
+    }
+
+    #[test]
+    fn days_parse_strictly_and_format_back() {
+        let day = parse_day("2026-12-04").unwrap();
+        assert_eq!(format_day(day + MS_PER_DAY - 1), "2026-12-04");
+        assert_eq!(format_day(day + MS_PER_DAY), "2026-12-05");
+        for text in ["2026-12-04T00:00:00Z", "2026-02-30", " 2026-12-04", ""] {
+            assert_eq!(parse_day(text), None, "{text:?} should be rejected");
+        }
     }
 }

@@ -279,3 +279,21 @@ pub fn config_with_oauth(base_url: &str, refresh_token: &str, client_id: &str, c
         ],
     )
 }
+
+/// The first `count` media the stand-in clears for every channel and the edge serves on the
+/// web (some are held only by private galleries).
+pub fn cleared_assets(standin: SocketAddr, edge: &Edge, count: usize) -> Vec<String> {
+    let page = standin_get(standin, &format!("/media?org_id={ORG_ID}&per_page=300&include=custom-metadata"));
+    page["data"]
+        .as_array()
+        .expect("media")
+        .iter()
+        .filter(|item| {
+            item["includes"]["custom-metadata"]["data"]["attributes"]["Usage Channels"]
+                == serde_json::json!("web, email, social, partner")
+        })
+        .filter_map(|item| item["id"].as_str().map(str::to_owned))
+        .filter(|id| edge.get(&format!("/v1/assets/{id}")).status == 200)
+        .take(count)
+        .collect()
+}
