@@ -9,6 +9,9 @@
 //!    this machine's CPU rather than Cloudflare's).
 //! 3. A baseline in the same run: scoring every asset of the catalog against the context's
 //!    terms in memory (what the inverted index and its fan-out cap avoid), per request.
+//! 4. Precomputed neighbour lists: the time to compute them for the whole catalog (in steps
+//!    of the cron trigger's size), their stored size, and the same requests again reading
+//!    them, with the ratio of the worker estimates before and after.
 //!
 //! Figures are printed; nothing is asserted, so the numbers never make a test flaky.
 
@@ -22,6 +25,7 @@ use std::time::{Duration, Instant};
 use loci_edge::db::sqlite::SqliteDatabase;
 use loci_edge::db::{query_as, Database, DbError, Statement};
 use loci_edge::http::{ApiRequest, Method};
+use loci_edge::neighbours::{compute_step, CONTENT_ASSETS_PER_STEP};
 use loci_edge::outbound::native::NativeTransport;
 use loci_edge::router::{handle, App};
 use loci_edge::sync::{run_step, StepOptions, SyncStatus};
@@ -144,48 +148,7 @@ fn main() {
     .expect("contexts");
 
     println!("\n== recommendations at {} assets ({} contexts, count 8)", full.counts.assets, contexts.len());
-    let now = support::test_now();
-    let clock = move || now;
-    let new_id = || "bench".to_owned();
-    let app = App { db: &db, transport: &transport, config: &config, clock: &clock, new_id: &new_id };
-    let (mut worker, mut database, mut total) = (Vec::new(), Vec::new(), Vec::new());
-    for context in &contexts {
-        db.spent.set(Duration::ZERO);
-        let started = Instant::now();
-        let response = futures_executor::block_on(handle(
-            &app,
-            ApiRequest::new(Method::Get, &format!("/v1/recommendations?context=asset:{}&count=8", context.id)),
-        ));
-        let elapsed = started.elapsed();
-        assert_eq!(response.status, 200);
-        total.push(elapsed);
-        database.push(db.spent.get());
-        worker.push(elapsed.saturating_sub(db.spent.get()));
-    }
-    let mut slowest: Vec<(String, Duration)> = db.by_statement.borrow().clone().into_iter().collect();
-    slowest.sort_by_key(|entry| std::cmp::Reverse(entry.1));
-    for (sql, spent) in slowest.iter().take(5) {
-        println!("  {:>9}  {sql}", ms(*spent));
-    }
-    for list in [&mut worker, &mut database, &mut total] {
-        list.sort();
-    }
-    println!(
-        "outside the database (worker CPU estimate): p50 {}  p99 {}  max {}",
-        ms(percentile(&worker, 0.5)),
-        ms(percentile(&worker, 0.99)),
-        ms(percentile(&worker, 1.0))
-    );
-    println!(
-        "inside the database:                        p50 {}  p99 {}",
-        ms(percentile(&database, 0.5)),
-        ms(percentile(&database, 0.99))
-    );
-    println!(
-        "whole request:                              p50 {}  p99 {}",
-        ms(percentile(&total, 0.5)),
-        ms(percentile(&total, 0.99))
-    );
+    let worker = time_requests(&db, &transport, &config, &contexts);
 
     // Baseline: every asset scored against the context's terms in memory.
     let rows: Vec<TermRow> = futures_executor::block_on(query_as(
@@ -227,4 +190,101 @@ fn main() {
         ms(percentile(&baseline, 0.99)),
         percentile(&baseline, 0.5).as_secs_f64() / percentile(&worker, 0.5).as_secs_f64().max(1e-9)
     );
+
+    println!("\n== precomputed neighbour lists");
+    let now = support::test_now();
+    let started = Instant::now();
+    let mut steps = 0;
+    loop {
+        let reports =
+            futures_executor::block_on(compute_step(&db.inner, now, CONTENT_ASSETS_PER_STEP)).expect("neighbour step");
+        steps += 1;
+        if reports.iter().all(|report| report.finished) {
+            break;
+        }
+    }
+    let precompute = started.elapsed();
+    let stored: Vec<SizeRow> = futures_executor::block_on(query_as(
+        &db.inner,
+        Statement::new(
+            "SELECT COUNT(*) AS lists, COALESCE(SUM(length(neighbours)), 0) AS bytes FROM asset_neighbours",
+            vec![],
+        ),
+    ))
+    .expect("sizes");
+    let size = stored.first().map_or((0, 0), |row| (row.lists, row.bytes));
+    println!(
+        "precompute, whole catalog: {:.1} s in {steps} steps of {CONTENT_ASSETS_PER_STEP} assets ({:.0} ms per step); \
+         {} lists, {:.1} MB of JSON",
+        precompute.as_secs_f64(),
+        precompute.as_secs_f64() * 1000.0 / f64::from(steps),
+        size.0,
+        size.1 as f64 / 1e6
+    );
+    db.by_statement.borrow_mut().clear();
+    let with_lists = time_requests(&db, &transport, &config, &contexts);
+    println!(
+        "worker CPU estimate with lists / without, at p50: {:.2}  (p99: {:.2})",
+        percentile(&with_lists, 0.5).as_secs_f64() / percentile(&worker, 0.5).as_secs_f64().max(1e-9),
+        percentile(&with_lists, 0.99).as_secs_f64() / percentile(&worker, 0.99).as_secs_f64().max(1e-9)
+    );
+}
+
+#[derive(Deserialize)]
+struct SizeRow {
+    lists: i64,
+    bytes: i64,
+}
+
+/// Sends one recommendation request per context, prints the five most expensive statements
+/// and the percentiles, and returns the sorted worker CPU estimates.
+fn time_requests(
+    db: &TimedDb,
+    transport: &NativeTransport,
+    config: &loci_edge::config::Config,
+    contexts: &[IdRow],
+) -> Vec<Duration> {
+    let now = support::test_now();
+    let clock = move || now;
+    let new_id = || "bench".to_owned();
+    let app = App { db, transport, config, clock: &clock, new_id: &new_id };
+    let (mut worker, mut database, mut total) = (Vec::new(), Vec::new(), Vec::new());
+    for context in contexts {
+        db.spent.set(Duration::ZERO);
+        let started = Instant::now();
+        let response = futures_executor::block_on(handle(
+            &app,
+            ApiRequest::new(Method::Get, &format!("/v1/recommendations?context=asset:{}&count=8", context.id)),
+        ));
+        let elapsed = started.elapsed();
+        assert_eq!(response.status, 200);
+        total.push(elapsed);
+        database.push(db.spent.get());
+        worker.push(elapsed.saturating_sub(db.spent.get()));
+    }
+    let mut slowest: Vec<(String, Duration)> = db.by_statement.borrow().clone().into_iter().collect();
+    slowest.sort_by_key(|entry| std::cmp::Reverse(entry.1));
+    for (sql, spent) in slowest.iter().take(5) {
+        println!("  {:>9}  {sql}", ms(*spent));
+    }
+    for list in [&mut worker, &mut database, &mut total] {
+        list.sort();
+    }
+    println!(
+        "outside the database (worker CPU estimate): p50 {}  p99 {}  max {}",
+        ms(percentile(&worker, 0.5)),
+        ms(percentile(&worker, 0.99)),
+        ms(percentile(&worker, 1.0))
+    );
+    println!(
+        "inside the database:                        p50 {}  p99 {}",
+        ms(percentile(&database, 0.5)),
+        ms(percentile(&database, 0.99))
+    );
+    println!(
+        "whole request:                              p50 {}  p99 {}",
+        ms(percentile(&total, 0.5)),
+        ms(percentile(&total, 0.99))
+    );
+    worker
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use loci_shared::ids::OrganizationId;
 use loci_shared::rights::source::default_channels;
 use loci_shared::rights::{Channel, RightsPolicy};
+use loci_shared::strategy::Placements;
 
 use crate::analytics::experiments::{parse_experiments, Experiment};
 use crate::analytics::segments::{default_segments, parse_segments, SegmentRule};
@@ -78,6 +79,9 @@ pub struct Config {
     pub policy: RightsPolicy,
     /// A remote Loci service to ask for candidates, if configured.
     pub remote: Option<RemoteConfig>,
+    /// Ranking strategy per placement, from `LOCI_PLACEMENTS`; read through
+    /// [`crate::placements::strategy_for`].
+    pub placements: Placements,
 }
 
 /// A configuration value that is missing or invalid.
@@ -208,6 +212,12 @@ impl Config {
             }
         };
 
+        let placements = match var("LOCI_PLACEMENTS") {
+            None => Placements::default(),
+            Some(text) => Placements::parse(&text)
+                .map_err(|error| ConfigError::Invalid { name: "LOCI_PLACEMENTS", reason: error.to_string() })?,
+        };
+
         let segments = match var("LOCI_SEGMENTS") {
             None => default_segments(),
             Some(text) => parse_segments(&text)?,
@@ -231,6 +241,7 @@ impl Config {
             read_keys,
             segments,
             experiments,
+            placements,
             photoshelter: photoshelter_config(&var),
             image_base: var("PHOTOSHELTER_IMAGE_BASE")
                 .unwrap_or_else(|| "https://m.psecn.photoshelter.com".to_owned())
@@ -280,6 +291,13 @@ mod tests {
     fn config_rejects_release_rule_for_unknown_channel() {
         let error = Config::from_vars(vars(&[("RELEASE_REQUIRED_CHANNELS", "billboard")])).unwrap_err();
         assert!(error.to_string().contains("add it to CHANNELS"), "{error}");
+    }
+
+    #[test]
+    fn config_rejects_invalid_placements() {
+        let error = Config::from_vars(vars(&[("LOCI_PLACEMENTS", r#"{"home": {"cold_start": ["random"]}}"#)]))
+            .expect_err("random is not a cold-start source");
+        assert!(matches!(error, ConfigError::Invalid { name: "LOCI_PLACEMENTS", .. }), "{error}");
     }
 
     #[test]

@@ -146,6 +146,9 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         if let Err(error) = crate::recommend::forget_old_page_views(&db, now()).await {
             crate::log::warn(&format!("cron: old page views were not deleted: {error}"));
         }
+        if let Err(error) = crate::recommend::forget_old_served_requests(&db, now()).await {
+            crate::log::warn(&format!("cron: old served lists were not deleted: {error}"));
+        }
         crate::sync::run_step(&db, &FetchTransport, &config, &now, crate::sync::StepOptions::default())
             .await
             .map_err(|e| worker::Error::RustError(e.to_string()))
@@ -176,5 +179,25 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
             report.visitors
         )),
         Err(error) => crate::log::error(&format!("cron aggregation failed: {error}")),
+    }
+
+    // One bounded step of the neighbour lists, after the sync and the aggregation it reads.
+    let neighbours = async {
+        let db = D1::new(env.d1("DB")?);
+        crate::neighbours::compute_step(&db, now(), crate::neighbours::CONTENT_ASSETS_PER_STEP)
+            .await
+            .map_err(|e| worker::Error::RustError(e.to_string()))
+    }
+    .await;
+    match neighbours {
+        Ok(reports) => {
+            for report in reports {
+                crate::log::info(&format!(
+                    "cron neighbours: {} lists of generation {}: {} computed, {} of {} covered",
+                    report.kind, report.generation, report.computed, report.covered, report.total
+                ));
+            }
+        }
+        Err(error) => crate::log::error(&format!("cron neighbour step failed: {error}")),
     }
 }

@@ -2,16 +2,19 @@
 //!
 //! A batch is validated as a whole before anything is stored: one invalid event rejects the
 //! batch with its index, so the sender can fix it and nothing is half-stored or silently
-//! dropped. Clicks also update the co-view counts the recommender reads.
+//! dropped. Clicks also update the co-view counts the recommender reads, but only verified
+//! ones: the click's asset must be in the list that the response named by its `request_id`
+//! served (`served_requests`), for the same context. Other events are stored with
+//! `verified = 0`, so a client cannot forge co-views for assets it was never shown.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use loci_shared::api::{EventBatch, EventKind, EventsAccepted, MAX_EVENTS_PER_BATCH};
+use loci_shared::api::{Event, EventBatch, EventKind, EventsAccepted, MAX_EVENTS_PER_BATCH};
 use loci_shared::time::Millis;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Value};
 
-use crate::db::{query_as, Database, Statement};
+use crate::db::{query_as, Database, DbError, Statement};
 use crate::error::ApiError;
 
 /// Largest accepted body of `POST /v1/events`.
@@ -42,44 +45,102 @@ pub fn parse_batch(body: &[u8]) -> Result<EventBatch, ApiError> {
     Ok(batch)
 }
 
-/// Stores a validated batch and updates co-view counts, in one transaction.
+/// The assets one response served, for its context.
+struct ServedList {
+    context: String,
+    assets: HashSet<String>,
+}
+
+/// Loads the served lists of the requests a batch names; unknown request ids are absent.
+async fn served_lists(db: &impl Database, batch: &EventBatch) -> Result<HashMap<String, ServedList>, ApiError> {
+    #[derive(Deserialize)]
+    struct Row {
+        request_id: String,
+        context: String,
+        asset_ids: String,
+    }
+
+    let request_ids: HashSet<&str> =
+        batch.events.iter().filter(|e| e.asset_id.is_some()).map(|e| e.request_id.as_str()).collect();
+    if request_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<Row> = query_as(
+        db,
+        Statement::new(
+            "SELECT request_id, context, asset_ids FROM served_requests WHERE request_id IN (SELECT value FROM json_each(?1))",
+            vec![Value::from(request_ids.into_iter().collect::<Vec<_>>()).to_string().into()],
+        ),
+    )
+    .await?;
+    let mut lists = HashMap::new();
+    for row in rows {
+        let assets: Vec<String> = serde_json::from_str(&row.asset_ids)
+            .map_err(|e| DbError::Decode(format!("served list of {}: {e}", row.request_id)))?;
+        lists.insert(row.request_id, ServedList { context: row.context, assets: assets.into_iter().collect() });
+    }
+    Ok(lists)
+}
+
+/// Returns whether an event's asset was served by its request for its context; `None` for
+/// events without an asset (galleries are not in served lists).
+fn verify(event: &Event, served: &HashMap<String, ServedList>) -> Option<bool> {
+    let asset = event.asset_id.as_ref()?;
+    let list = served.get(&event.request_id);
+    Some(list.is_some_and(|list| list.context == event.context.to_string() && list.assets.contains(asset.as_str())))
+}
+
+/// Stores a validated batch and updates co-view counts from its verified clicks, in one
+/// transaction.
 pub async fn store_batch(
     db: &impl Database,
     batch: &EventBatch,
     received_at: Millis,
 ) -> Result<EventsAccepted, ApiError> {
+    let served = served_lists(db, batch).await?;
+    let verified: Vec<Option<bool>> = batch.events.iter().map(|e| verify(e, &served)).collect();
     let rows: Vec<Value> = batch
         .events
         .iter()
-        .map(|e| {
+        .zip(&verified)
+        .map(|(e, verified)| {
             json!({
                 "occurred_at": e.occurred_at, "kind": e.kind.as_str(), "request_id": e.request_id, "asset_id": e.asset_id,
                 "gallery_id": e.gallery_id, "position": e.position, "context": e.context.to_string(), "placement": e.placement,
-                "page_id": e.page_id, "visitor_id": e.visitor_id, "dwell_ms": e.dwell_ms,
+                "page_id": e.page_id, "visitor_id": e.visitor_id, "dwell_ms": e.dwell_ms, "verified": verified.map(i64::from),
             })
         })
         .collect();
 
-    // NOTE: a click counts towards co-views whatever its `request_id`, so a client can forge
-    // clicks and nudge rankings (the rights filter still applies). Signing request ids with a
-    // worker secret, and counting only clicks on assets the signed response contained, would
-    // close this.
     let mut clicks: BTreeMap<(String, String), (i64, Millis)> = BTreeMap::new();
-    for event in batch.events.iter().filter(|e| e.kind == EventKind::Click) {
-        if let Some(asset) = &event.asset_id {
-            let entry = clicks.entry((event.context.to_string(), asset.to_string())).or_insert((0, event.occurred_at));
-            entry.0 += 1;
-            entry.1 = entry.1.max(event.occurred_at);
+    let mut unverified_clicks = 0;
+    for (event, verified) in batch.events.iter().zip(&verified) {
+        let (Some(asset), Some(verified)) = (&event.asset_id, verified) else { continue };
+        if event.kind != EventKind::Click {
+            continue;
         }
+        if !verified {
+            unverified_clicks += 1;
+            continue;
+        }
+        let entry = clicks.entry((event.context.to_string(), asset.to_string())).or_insert((0, event.occurred_at));
+        entry.0 += 1;
+        entry.1 = entry.1.max(event.occurred_at);
+    }
+    if unverified_clicks > 0 {
+        let example = batch.events.first().map_or("", |e| e.request_id.as_str());
+        crate::log::warn(&format!(
+            "events: {unverified_clicks} clicks name assets their request did not serve (first request id in the batch: {example}); stored as unverified"
+        ));
     }
     let click_rows: Vec<Value> =
         clicks.into_iter().map(|((context, asset), (n, at))| json!([context, asset, n, at])).collect();
 
     let mut statements = vec![Statement::new(
-        "INSERT INTO events (received_at, occurred_at, kind, request_id, asset_id, gallery_id, position, context, placement, page_id, visitor_id, dwell_ms) \
+        "INSERT INTO events (received_at, occurred_at, kind, request_id, asset_id, gallery_id, position, context, placement, page_id, visitor_id, dwell_ms, verified) \
          SELECT ?1, value ->> '$.occurred_at', value ->> '$.kind', value ->> '$.request_id', value ->> '$.asset_id', \
          value ->> '$.gallery_id', value ->> '$.position', value ->> '$.context', value ->> '$.placement', value ->> '$.page_id', \
-         value ->> '$.visitor_id', value ->> '$.dwell_ms' FROM json_each(?2)",
+         value ->> '$.visitor_id', value ->> '$.dwell_ms', value ->> '$.verified' FROM json_each(?2)",
         vec![received_at.into(), Value::from(rows).to_string().into()],
     )];
     if !click_rows.is_empty() {
@@ -91,7 +152,7 @@ pub async fn store_batch(
         ));
     }
     db.batch(statements).await?;
-    Ok(EventsAccepted { accepted: batch.events.len() })
+    Ok(EventsAccepted { accepted: batch.events.len(), unverified_clicks })
 }
 
 /// A stored event, as the admin API returns it.
@@ -123,6 +184,15 @@ pub struct StoredEvent {
     pub visitor_id: Option<String>,
     /// Dwell time.
     pub dwell_ms: Option<i64>,
+    /// Whether the asset was in its request's served list; `None` for gallery events and
+    /// events stored before verification existed.
+    #[serde(default, deserialize_with = "flag")]
+    pub verified: Option<bool>,
+}
+
+/// Reads SQLite's 0 or 1 (or NULL) as a boolean.
+fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
+    Ok(Option::<i64>::deserialize(deserializer)?.map(|value| value != 0))
 }
 
 /// Events attributed to one response, oldest first (at most 500).

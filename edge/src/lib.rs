@@ -11,6 +11,8 @@
 //! | --- | --- |
 //! | [`router`] | the HTTP API: routing, validation, handlers |
 //! | [`recommend`] | the embedded recommender and the serve-time rights filter |
+//! | [`placements`] | the ranking strategy of each placement |
+//! | [`neighbours`] | precomputed neighbour lists of every asset |
 //! | [`remote`] | the client of a customer's own Loci service |
 //! | [`events`] | event batches and co-view counts |
 //! | [`rights_admin`] | rights explanations and licence alerts |
@@ -35,8 +37,10 @@ pub mod events;
 pub mod export;
 pub mod http;
 pub mod log;
+pub mod neighbours;
 pub mod outbound;
 pub mod photoshelter;
+pub mod placements;
 pub mod recommend;
 pub mod remote;
 pub mod rights_admin;

@@ -2,34 +2,50 @@
 //! filtered by rights at serve time, and diversified.
 //!
 //! For an asset context, candidates come from three sources:
-//! - content similarity: assets sharing index terms (keywords, categories, creator, gallery,
-//!   collection) with the context, each shared term weighted by its inverse document
-//!   frequency, computed in SQL over the `asset_terms` inverted index;
-//! - co-views: assets opened from the context's page (`co_views`);
+//! - content similarity: the context's precomputed content neighbours
+//!   ([`crate::neighbours`]) when stored. Without them, assets sharing index terms (keywords,
+//!   categories, creator, gallery, collection) with the context, each shared term weighted by
+//!   its inverse document frequency, computed in SQL over the `asset_terms` inverted index;
+//! - co-views: assets opened from the context's page (`co_views`), merged with the context's
+//!   precomputed co-interaction neighbours when stored;
 //! - for a visitor who consented to an id, assets opened from the pages of what they opened
 //!   recently.
 //!
 //! For a gallery context, the gallery's own members lead, followed by co-views.
-//! The rights filter runs last, on the ranked list, for every request.
+//!
+//! The placement's strategy ([`crate::placements::strategy_for`]) sets the weight of each
+//! signal (a weight of 0 also skips reading that signal), the cold-start chain that fills a
+//! thin list, and the diversity caps. The rights filter runs last, on the ranked list, for
+//! every request and every page of it.
+
+mod fill;
+mod served;
+
+pub use served::{forget_old_page_views, forget_old_served_requests, SERVED_RETENTION_DAYS};
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use loci_shared::api::remote::CandidatesRequest;
-use loci_shared::api::Scenario;
 use loci_shared::api::{
     ContextRef, Reason, ReasonCode, RecommendationQuery, RecommendationResponse, RecommendedAsset, RecommendedGallery,
 };
+use loci_shared::api::{Scenario, MAX_CURSOR};
 use loci_shared::ids::{GalleryId, MediaId};
-use loci_shared::rank::{diversify, Blend, DiversityCaps, Signals};
+use loci_shared::rank::{Blend, Diversifier, DiversityCaps, Signals};
 use loci_shared::rights::{RightsFilter, ServeContext};
+use loci_shared::strategy::{ColdStartSource, Strategy};
 use loci_shared::time::Millis;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use fill::{engagement_ranked, with_cold_start, ColdStart, COLD_START_WINDOW_DAYS, MS_PER_DAY};
+use served::ServedRecord;
 
 use crate::catalog::{self, ActiveCatalog, AssetRow, GalleryRow};
 use crate::config::Config;
 use crate::db::{query_as, Database, Statement};
 use crate::error::ApiError;
+use crate::neighbours;
 use crate::outbound::Transport;
 use crate::remote;
 
@@ -62,6 +78,9 @@ struct Candidate {
     signals: Signals,
     matched_terms: Vec<String>,
     default_reason: ReasonCode,
+    /// Text that replaces the generic text of `default_reason` when that reason is shown, for
+    /// candidates whose source the code alone does not name.
+    fixed_text: Option<&'static str>,
 }
 
 /// An allowed candidate, ready to render.
@@ -134,6 +153,56 @@ async fn content_candidates(
     Ok(scored.into_iter().map(|s| (s.id, s.score, s.terms.split('|').map(str::to_owned).collect())).collect())
 }
 
+/// Turns a precomputed content list into content candidates, adding the index terms each
+/// shares with the context (for reasons and related galleries) in one indexed query.
+async fn with_shared_terms(
+    db: &impl Database,
+    generation: i64,
+    asset_id: &str,
+    list: Vec<(String, f64)>,
+) -> Result<Vec<(String, f64, Vec<String>)>, ApiError> {
+    #[derive(Deserialize)]
+    struct Shared {
+        id: String,
+        terms: String,
+    }
+    if list.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = Value::from(list.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>()).to_string();
+    let rows: Vec<Shared> = query_as(
+        db,
+        Statement::new(
+            "SELECT t.asset_id AS id, group_concat(t.term, '|') AS terms FROM asset_terms t \
+             WHERE t.generation = ?1 AND t.asset_id IN (SELECT value FROM json_each(?2)) \
+             AND t.term IN (SELECT term FROM asset_terms WHERE generation = ?1 AND asset_id = ?3) GROUP BY t.asset_id",
+            vec![generation.into(), ids.into(), asset_id.into()],
+        ),
+    )
+    .await?;
+    let mut shared: HashMap<String, Vec<String>> =
+        rows.into_iter().map(|row| (row.id, row.terms.split('|').map(str::to_owned).collect())).collect();
+    Ok(list
+        .into_iter()
+        .map(|(id, score)| {
+            let terms = shared.remove(&id).unwrap_or_default();
+            (id, score, terms)
+        })
+        .collect())
+}
+
+/// Merges precomputed co-interaction neighbours into the co-view list: each asset keeps the
+/// larger of its normalised direct co-views and its co-interaction similarity (both 0 to 1).
+fn merge_co_interaction(co_views: &mut Vec<(String, f64)>, co_interaction: Vec<(String, f64)>) {
+    normalise(co_views);
+    let mut merged: HashMap<String, f64> = co_views.drain(..).collect();
+    for (id, similarity) in co_interaction {
+        let value = merged.entry(id).or_default();
+        *value = value.max(similarity);
+    }
+    co_views.extend(merged);
+}
+
 /// Co-view counts from the given contexts' pages, best first.
 async fn co_viewed(db: &impl Database, contexts: &[String]) -> Result<Vec<(String, f64)>, ApiError> {
     if contexts.is_empty() {
@@ -189,6 +258,9 @@ fn content_reason(matched: &[String]) -> ReasonCode {
 }
 
 fn reason_text(code: ReasonCode, candidate: &Candidate, row: &AssetRow) -> String {
+    if let Some(text) = candidate.fixed_text.filter(|_| code == candidate.default_reason) {
+        return text.to_owned();
+    }
     match code {
         ReasonCode::SimilarSubjects => {
             let subjects: Vec<&str> =
@@ -212,22 +284,28 @@ fn reason_text(code: ReasonCode, candidate: &Candidate, row: &AssetRow) -> Strin
     }
 }
 
-/// Merges signal lists into ranked candidates, excluding `excluded` ids.
-fn rank(
+/// The signal lists of one request, before ranking.
+struct SignalLists {
+    /// Content candidates with their scores and shared terms, best first.
     content: Vec<(String, f64, Vec<String>)>,
-    mut co_views: Vec<(String, f64)>,
-    mut personal: Vec<(String, f64)>,
-    content_default: Option<ReasonCode>,
-    excluded: &[&str],
-    blend: &Blend,
-) -> Vec<Candidate> {
+    /// Co-view counts from the context's page.
+    co_views: Vec<(String, f64)>,
+    /// Co-view counts from the pages of what the visitor opened recently.
+    personal: Vec<(String, f64)>,
+    /// Recent clicks by everyone; they score candidates of the other lists but add none.
+    popularity: Vec<(String, f64)>,
+}
+
+/// Merges signal lists into ranked candidates, excluding `excluded` ids.
+fn rank(lists: SignalLists, content_default: Option<ReasonCode>, excluded: &[&str], blend: &Blend) -> Vec<Candidate> {
+    let SignalLists { content, mut co_views, mut personal, mut popularity } = lists;
     let mut by_id: HashMap<String, Candidate> = HashMap::new();
     let max_content = content.iter().map(|(_, s, _)| *s).fold(0.0, f64::max);
     for (id, score, terms) in content {
         let signals =
             Signals { content: if max_content > 0.0 { score / max_content } else { 0.0 }, ..Signals::default() };
         let default_reason = content_default.unwrap_or_else(|| content_reason(&terms));
-        by_id.insert(id.clone(), Candidate { id, signals, matched_terms: terms, default_reason });
+        by_id.insert(id.clone(), Candidate { id, signals, matched_terms: terms, default_reason, fixed_text: None });
     }
     normalise(&mut co_views);
     normalise(&mut personal);
@@ -236,12 +314,19 @@ fn rank(
         signals: Signals::default(),
         matched_terms: Vec::new(),
         default_reason: ReasonCode::SimilarSubjects,
+        fixed_text: None,
     };
     for (id, value) in co_views {
         by_id.entry(id.clone()).or_insert_with(|| empty(&id)).signals.co_view = value;
     }
     for (id, value) in personal {
         by_id.entry(id.clone()).or_insert_with(|| empty(&id)).signals.personal = value;
+    }
+    normalise(&mut popularity);
+    for (id, value) in popularity {
+        if let Some(candidate) = by_id.get_mut(&id) {
+            candidate.signals.popularity = value;
+        }
     }
 
     let mut ranked: Vec<Candidate> = by_id.into_values().filter(|c| !excluded.contains(&c.id.as_str())).collect();
@@ -257,30 +342,46 @@ fn rank_remote(mut candidates: Vec<(String, f64)>, excluded: &[&str]) -> Vec<Can
     listed(candidates, ReasonCode::Recommended, excluded)
 }
 
-/// Walks the ranked list, keeping candidates whose rights the filter admits, until `wanted`
-/// are kept or the list ends.
-async fn filter_by_rights(
+/// The start of a ranked list after the rights filter and diversification.
+struct OrderedPrefix {
+    /// Allowed candidates in final order.
+    items: Vec<Chosen>,
+    /// Whether `items` is the whole list (no candidate was left unread).
+    complete: bool,
+}
+
+/// Walks the ranked list, keeping candidates whose rights the filter admits, and diversifies
+/// them until `wanted` pass the caps or the list ends.
+///
+/// The result is the first `wanted` items of the diversified whole list, whatever `wanted`
+/// is (see [`Diversifier`]), so pages cut from it at different depths never overlap or skip
+/// items. When the list ends first, the held-back items follow the ones that passed.
+async fn diversified_prefix(
     db: &impl Database,
     generation: i64,
     filter: &mut RightsFilter<'_>,
     ranked: Vec<Candidate>,
     wanted: usize,
-) -> Result<Vec<Chosen>, ApiError> {
-    let mut chosen = Vec::new();
+    caps: DiversityCaps,
+) -> Result<OrderedPrefix, ApiError> {
+    let mut diversifier = Diversifier::new(caps);
     for chunk in ranked.chunks(RIGHTS_CHUNK) {
         let ids: Vec<String> = chunk.iter().map(|c| c.id.clone()).collect();
         let mut rows = catalog::load_assets(db, generation, &ids).await?;
         for candidate in chunk {
             let Some(row) = rows.remove(&candidate.id) else { continue };
             if filter.admit(&row.rights()) {
-                chosen.push(Chosen { candidate: candidate.clone(), row });
+                let (creator, gallery) = (row.creator.clone(), row.galleries().into_iter().next());
+                diversifier.push(Chosen { candidate: candidate.clone(), row }, creator, gallery);
             }
         }
-        if chosen.len() >= wanted {
-            break;
+        if diversifier.passed_count() >= wanted {
+            let mut items = diversifier.into_passed();
+            items.truncate(wanted);
+            return Ok(OrderedPrefix { items, complete: false });
         }
     }
-    Ok(chosen)
+    Ok(OrderedPrefix { items: diversifier.finish(), complete: true })
 }
 
 fn to_recommended(config: &Config, blend: &Blend, chosen: &Chosen) -> Option<RecommendedAsset> {
@@ -299,7 +400,6 @@ fn to_recommended(config: &Config, blend: &Blend, chosen: &Chosen) -> Option<Rec
     })
 }
 
-/// Picks a cover for each gallery among assets the request may show, preferring the key image.
 /// Members of a gallery tried as its cover, after its key image.
 const COVER_CANDIDATES: i64 = 12;
 
@@ -370,62 +470,6 @@ async fn co_member_galleries(db: &impl Database, generation: i64, gallery_id: &s
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
-const MS_PER_DAY: i64 = 86_400_000;
-/// Weight of a click against an impression in trending scores.
-const CLICK_WEIGHT: f64 = 5.0;
-/// Window of the popular list that fills up thin related lists for new assets and visitors.
-const COLD_START_WINDOW_DAYS: u32 = 30;
-
-#[derive(Deserialize)]
-struct DailyEngagement {
-    asset_id: String,
-    day: i64,
-    clicks: f64,
-    impressions: f64,
-}
-
-/// Assets ranked by engagement in the last `window_days`, optionally only those with an index
-/// term (`kw:…` or `col:…`). `decay` weights recent days more: trending uses a half-life of
-/// half the window; popular (no decay) counts clicks only.
-async fn engagement_ranked(
-    db: &impl Database,
-    generation: i64,
-    now: Millis,
-    window_days: u32,
-    term: Option<String>,
-    decay: bool,
-) -> Result<Vec<(String, f64)>, ApiError> {
-    // NOTE: this reads the raw events of the window on every request; a daily aggregate table
-    // maintained by the cron trigger would keep it cheap at high event volumes.
-    let rows: Vec<DailyEngagement> = query_as(
-        db,
-        Statement::new(
-            "SELECT asset_id, occurred_at / 86400000 AS day, \
-             SUM(kind = 'click') AS clicks, SUM(kind = 'impression') AS impressions FROM events \
-             WHERE occurred_at >= ?1 AND occurred_at <= ?2 AND asset_id IS NOT NULL \
-             AND (?4 IS NULL OR asset_id IN (SELECT asset_id FROM asset_terms WHERE generation = ?3 AND term = ?4)) \
-             GROUP BY asset_id, day",
-            vec![(now - i64::from(window_days) * MS_PER_DAY).into(), now.into(), generation.into(), term.into()],
-        ),
-    )
-    .await?;
-
-    let today = now / MS_PER_DAY;
-    let half_life = (f64::from(window_days) / 2.0).max(1.0);
-    let mut scores: HashMap<String, f64> = HashMap::new();
-    for row in rows {
-        let score = if decay {
-            (row.clicks * CLICK_WEIGHT + row.impressions) * 0.5f64.powf((today - row.day) as f64 / half_life)
-        } else {
-            row.clicks
-        };
-        *scores.entry(row.asset_id).or_default() += score;
-    }
-    let mut ranked: Vec<(String, f64)> = scores.into_iter().filter(|(_, score)| *score > 0.0).collect();
-    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    Ok(ranked)
-}
-
 /// Candidates with one fixed reason, in the given order, excluding `excluded` ids. Scores are
 /// divided by the first one's magnitude (a remote service may send negative scores).
 fn listed(ranked: Vec<(String, f64)>, reason: ReasonCode, excluded: &[&str]) -> Vec<Candidate> {
@@ -438,14 +482,31 @@ fn listed(ranked: Vec<(String, f64)>, reason: ReasonCode, excluded: &[&str]) -> 
             signals: Signals { content: score / top, ..Signals::default() },
             matched_terms: Vec::new(),
             default_reason: reason,
+            fixed_text: None,
         })
         .collect()
+}
+
+/// The body of `GET /v1/recommendations`: the shared response plus the fields only this
+/// worker adds. The widget reads the shared fields and ignores the others.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecommendationBody {
+    /// The shared response.
+    #[serde(flatten)]
+    pub response: RecommendationResponse,
+    /// The `cursor` of the next page of the same list, or `None` on its last page.
+    pub next_cursor: Option<usize>,
+    /// The segment the list was ranked for: the `segment` parameter, or the visitor's stored
+    /// segment when the strategy or scenario reads segments.
+    pub segment: Option<String>,
+    /// The A/B test variant that chose the ranking strategy, as `experiment/variant`.
+    pub variant: Option<String>,
 }
 
 /// A recommendation response and the instant until which it may be cached.
 pub struct Recommendations {
     /// The response body.
-    pub response: RecommendationResponse,
+    pub response: RecommendationBody,
     /// The earliest instant at which a rights decision in it changes, if any.
     pub valid_until: Option<Millis>,
 }
@@ -496,21 +557,27 @@ async fn remote_candidates(
     }
 }
 
-/// Candidates for the asset or gallery the request is about.
-async fn candidates_for(
+/// Inputs of one request's candidate lists besides the query.
+struct Shaping<'a> {
+    /// The placement's strategy.
+    strategy: &'a Strategy,
+    /// The segment the request ranks for, if any.
+    segment: Option<&'a str>,
+    /// The instant of the request.
+    now: Millis,
+}
+
+/// Reads the signal lists that the strategy gives a weight above 0; `content` is left empty
+/// for the caller to fill.
+async fn signal_lists(
     db: &impl Database,
     catalog: ActiveCatalog,
     query: &RecommendationQuery,
-    remote: Option<Vec<(String, f64)>>,
-    excluded: &mut Vec<String>,
+    strategy: &Strategy,
     now: Millis,
-) -> Result<Candidates, ApiError> {
-    let generation = catalog.generation;
-    if query.scenario != Scenario::Related {
-        return scenario_candidates(db, catalog, query, excluded, now).await;
-    }
-    let blend = Blend::default();
-    let personal = match &query.visitor_id {
+) -> Result<SignalLists, ApiError> {
+    let weights = strategy.weights;
+    let personal = match query.visitor_id.as_deref().filter(|_| weights.personal > 0.0) {
         Some(visitor) => {
             let recent = recent_clicks(db, visitor).await?;
             let contexts: Vec<String> = recent.iter().map(|id| format!("asset:{id}")).collect();
@@ -518,6 +585,30 @@ async fn candidates_for(
         }
         None => Vec::new(),
     };
+    let co_views = if weights.co_views > 0.0 { co_viewed(db, &[query.context.to_string()]).await? } else { Vec::new() };
+    let popularity = if weights.popularity > 0.0 {
+        engagement_ranked(db, catalog.generation, now, COLD_START_WINDOW_DAYS, None, false).await?
+    } else {
+        Vec::new()
+    };
+    Ok(SignalLists { content: Vec::new(), co_views, personal, popularity })
+}
+
+/// Candidates for the asset or gallery the request is about.
+async fn candidates_for(
+    db: &impl Database,
+    catalog: ActiveCatalog,
+    query: &RecommendationQuery,
+    shaping: &Shaping<'_>,
+    remote: Option<Vec<(String, f64)>>,
+    excluded: &mut Vec<String>,
+) -> Result<Candidates, ApiError> {
+    let generation = catalog.generation;
+    if query.scenario != Scenario::Related {
+        return scenario_candidates(db, catalog, query, shaping, excluded).await;
+    }
+    let strategy = shaping.strategy;
+    let blend = strategy.weights.blend();
 
     match &query.context {
         ContextRef::Asset(asset_id) => {
@@ -526,16 +617,32 @@ async fn candidates_for(
                 .ok_or_else(|| ApiError::ContextNotFound(query.context.clone()))?;
             excluded.push(asset_id.to_string());
             let excluded: Vec<&str> = excluded.iter().map(String::as_str).collect();
+            let content_ranked = remote.is_none() && strategy.weights.content > 0.0;
             let assets = match remote {
                 Some(remote) => rank_remote(remote, &excluded),
                 None => {
-                    let content = content_candidates(db, catalog, asset_id.as_str()).await?;
-                    let co_views = co_viewed(db, &[query.context.to_string()]).await?;
-                    rank(content, co_views, personal, None, &excluded, &blend)
+                    let stored = neighbours::precomputed(db, generation, asset_id.as_str()).await?;
+                    let mut lists = signal_lists(db, catalog, query, strategy, shaping.now).await?;
+                    if content_ranked {
+                        lists.content = match stored.content {
+                            Some(list) => with_shared_terms(db, generation, asset_id.as_str(), list).await?,
+                            None => content_candidates(db, catalog, asset_id.as_str()).await?,
+                        };
+                    }
+                    if let Some(list) = stored.co_interaction.filter(|_| strategy.weights.co_views > 0.0) {
+                        merge_co_interaction(&mut lists.co_views, list);
+                    }
+                    rank(lists, None, &excluded, &blend)
                 }
             };
             let galleries = galleries_near(&context, &assets);
-            let assets = with_cold_start(db, generation, now, assets, query.count, &excluded).await?;
+            let fill = ColdStart {
+                chain: &strategy.cold_start,
+                context_asset: Some(asset_id.as_str()),
+                content_ranked,
+                segment: shaping.segment,
+            };
+            let assets = with_cold_start(db, catalog, shaping.now, assets, query.count, &excluded, &fill).await?;
             Ok(Candidates { assets, galleries })
         }
         ContextRef::Gallery(gallery_id) => {
@@ -547,132 +654,59 @@ async fn candidates_for(
             let assets = match remote {
                 Some(remote) => rank_remote(remote, &excluded),
                 None => {
+                    // The members are the gallery's content list, whatever the content weight.
                     let members =
                         catalog::gallery_members(db, generation, gallery_id.as_str(), GALLERY_MEMBERS).await?;
                     let count = members.len().max(1) as f64;
-                    let content = members
+                    let mut lists = signal_lists(db, catalog, query, strategy, shaping.now).await?;
+                    lists.content = members
                         .into_iter()
                         .enumerate()
                         .map(|(i, id)| (id, 1.0 - i as f64 / count, Vec::new()))
                         .collect();
-                    let co_views = co_viewed(db, &[query.context.to_string()]).await?;
-                    rank(content, co_views, personal, Some(ReasonCode::InThisGallery), &excluded, &blend)
+                    rank(lists, Some(ReasonCode::InThisGallery), &excluded, &blend)
                 }
             };
+            let fill = ColdStart {
+                chain: &strategy.cold_start,
+                context_asset: None,
+                content_ranked: true,
+                segment: shaping.segment,
+            };
+            let assets = with_cold_start(db, catalog, shaping.now, assets, query.count, &excluded, &fill).await?;
             let related = co_member_galleries(db, generation, gallery_id.as_str()).await?;
             Ok(Candidates { assets, galleries: related.into_iter().map(|g| (g, ReasonCode::RelatedGallery)).collect() })
         }
     }
 }
 
-#[derive(Deserialize)]
-struct ServedAsset {
-    asset_id: String,
-}
-
-/// Keeps, in order, up to `count` assets no other request of the same page view has shown,
-/// claiming them in `page_served`. Claims are `INSERT OR IGNORE` on the (page, asset) key, so
-/// widgets of one page asking at the same moment still end up with disjoint lists.
-async fn claim_for_page(
-    db: &impl Database,
-    page_id: &str,
-    request_id: &str,
-    now: Millis,
-    ordered: Vec<Chosen>,
-    count: usize,
-) -> Result<Vec<Chosen>, ApiError> {
-    let shown: Vec<ServedAsset> = query_as(
-        db,
-        Statement::new(
-            "SELECT asset_id FROM page_served WHERE page_id = ?1 AND request_id <> ?2",
-            vec![page_id.into(), request_id.into()],
-        ),
-    )
-    .await?;
-    let shown: HashSet<String> = shown.into_iter().map(|s| s.asset_id).collect();
-    let mut remaining: Vec<Chosen> = ordered.into_iter().filter(|c| !shown.contains(&c.row.id)).collect();
-
-    let mut owned = Vec::with_capacity(count);
-    while owned.len() < count && !remaining.is_empty() {
-        let take = (count - owned.len()).min(remaining.len());
-        let batch: Vec<Chosen> = remaining.drain(..take).collect();
-        let ids = Value::from(batch.iter().map(|c| c.row.id.clone()).collect::<Vec<_>>()).to_string();
-        db.batch(vec![Statement::new(
-            "INSERT OR IGNORE INTO page_served (page_id, asset_id, request_id, served_at) \
-             SELECT ?1, value, ?2, ?3 FROM json_each(?4)",
-            vec![page_id.into(), request_id.into(), now.into(), ids.clone().into()],
-        )])
-        .await?;
-        let mine: Vec<ServedAsset> = query_as(
-            db,
-            Statement::new(
-                "SELECT asset_id FROM page_served WHERE page_id = ?1 AND request_id = ?2 \
-                 AND asset_id IN (SELECT value FROM json_each(?3))",
-                vec![page_id.into(), request_id.into(), ids.into()],
-            ),
-        )
-        .await?;
-        let mine: HashSet<String> = mine.into_iter().map(|s| s.asset_id).collect();
-        owned.extend(batch.into_iter().filter(|c| mine.contains(&c.row.id)));
-    }
-    Ok(owned)
-}
-
-/// Deletes the page-view claims older than a day; the cron trigger calls it.
-pub async fn forget_old_page_views(db: &impl Database, now: Millis) -> Result<(), crate::db::DbError> {
-    db.batch(vec![Statement::new("DELETE FROM page_served WHERE served_at < ?1", vec![(now - MS_PER_DAY).into()])])
-        .await
-}
-
-/// Appends the recent popular list when the related list is too short to survive the rights
-/// filter and diversification (a new asset, or one with rare terms): related candidates stay
-/// first, and nothing is added at random.
-async fn with_cold_start(
-    db: &impl Database,
-    generation: i64,
-    now: Millis,
-    mut ranked: Vec<Candidate>,
-    count: usize,
-    excluded: &[&str],
-) -> Result<Vec<Candidate>, ApiError> {
-    if ranked.len() >= count * 3 {
-        return Ok(ranked);
-    }
-    let present: HashSet<String> = ranked.iter().map(|c| c.id.clone()).collect();
-    let popular = engagement_ranked(db, generation, now, COLD_START_WINDOW_DAYS, None, false).await?;
-    let popular: Vec<(String, f64)> = popular.into_iter().filter(|(id, _)| !present.contains(id)).collect();
-    ranked.extend(listed(popular, ReasonCode::Popular, excluded).into_iter().map(|mut candidate| {
-        // Popular fill-ins rank after every related candidate.
-        candidate.signals = Signals::default();
-        candidate
-    }));
-    Ok(ranked)
-}
-
-/// Candidates of the trending, popular and recently viewed scenarios. The context must exist;
-/// its own asset is excluded.
+/// Candidates of the trending, popular, recently viewed and popular-in-segment scenarios. The
+/// context must exist; its own asset is excluded.
 async fn scenario_candidates(
     db: &impl Database,
     catalog: ActiveCatalog,
     query: &RecommendationQuery,
+    shaping: &Shaping<'_>,
     excluded: &mut Vec<String>,
-    now: Millis,
 ) -> Result<Candidates, ApiError> {
     let generation = catalog.generation;
-    match &query.context {
+    let now = shaping.now;
+    let context_asset = match &query.context {
         ContextRef::Asset(id) => {
             catalog::load_asset(db, generation, id.as_str())
                 .await?
                 .ok_or_else(|| ApiError::ContextNotFound(query.context.clone()))?;
             excluded.push(id.to_string());
+            Some(id.as_str())
         }
         ContextRef::Gallery(id) => {
             let gallery = catalog::load_gallery(db, generation, id.as_str()).await?;
             if !gallery.as_ref().is_some_and(GalleryRow::is_public) {
                 return Err(ApiError::ContextNotFound(query.context.clone()));
             }
+            None
         }
-    }
+    };
     let excluded: Vec<&str> = excluded.iter().map(String::as_str).collect();
     let term = match (&query.keyword, &query.collection) {
         (Some(keyword), _) => Some(format!("kw:{keyword}")),
@@ -689,6 +723,23 @@ async fn scenario_candidates(
             let ranked = engagement_ranked(db, generation, now, query.window_days, term, false).await?;
             listed(ranked, ReasonCode::Popular, &excluded)
         }
+        Scenario::PopularInSegment => {
+            let ranked = match shaping.segment {
+                Some(segment) => fill::segment_popular(db, segment).await?,
+                None => Vec::new(),
+            };
+            // A small or unknown segment is filled by the rest of the placement's chain.
+            let chain: Vec<ColdStartSource> = shaping
+                .strategy
+                .cold_start
+                .iter()
+                .copied()
+                .filter(|source| *source != ColdStartSource::SegmentPopular)
+                .collect();
+            let fill = ColdStart { chain: &chain, context_asset, content_ranked: false, segment: None };
+            let listed = fill::segment_listed(ranked, &excluded);
+            with_cold_start(db, catalog, now, listed, query.count, &excluded, &fill).await?
+        }
         Scenario::RecentlyViewed | Scenario::Related => {
             let recent = match &query.visitor_id {
                 Some(visitor) => recent_clicks(db, visitor).await?,
@@ -702,11 +753,31 @@ async fn scenario_candidates(
     Ok(Candidates { assets, galleries: Vec::new() })
 }
 
+/// Returns the diversity caps of a request: the strategy's, else 3 per creator and gallery
+/// for asset contexts and none for gallery contexts, whose members all share the gallery.
+fn caps_for(strategy: &Strategy, context: &ContextRef) -> DiversityCaps {
+    match (strategy.caps, context) {
+        (Some(caps), _) => caps.diversity(),
+        (None, ContextRef::Asset(_)) => DiversityCaps::default(),
+        (None, ContextRef::Gallery(_)) => DiversityCaps { per_creator: usize::MAX, per_gallery: usize::MAX },
+    }
+}
+
 /// Builds the response to a recommendation request.
 ///
 /// Candidates come from the remote Loci service when one is configured and answers in time,
 /// else from the embedded engine. Either way they pass the rights filter for the request's
 /// channel, campaign, country and instant before anything is returned.
+///
+/// Pages: the ranked, filtered and diversified list is the same for every page of one set of
+/// inputs, and `cursor` is a position in it. Without a page-view id, a page is the `count`
+/// items from the cursor on. With one, items that other requests of the page view claimed are
+/// skipped, and the next cursor points after the last item examined. Pages of one widget
+/// therefore never repeat an item and never skip one that no other widget of the page showed. Clicks,
+/// syncs or licence changes between two requests can still reorder the list. Galleries are
+/// returned on the first page only.
+///
+/// Every response's served list is stored in `served_requests` for click verification.
 ///
 /// Fails with [`ApiError::CatalogEmpty`] before the first sync and
 /// [`ApiError::ContextNotFound`] for a context the catalog does not hold (or, for galleries,
@@ -721,36 +792,63 @@ pub async fn recommend(
 ) -> Result<Recommendations, ApiError> {
     let catalog = catalog::active_catalog(db).await?.ok_or(ApiError::CatalogEmpty)?;
     let generation = catalog.generation;
+    let crate::placements::ChosenStrategy { strategy, variant } =
+        crate::placements::strategy_for(config, query, serve.now);
+    let segment = fill::request_segment(db, query, &strategy).await?;
     let (remote, engine) = remote_candidates(transport, config, query).await;
     let mut excluded: Vec<String> = query.exclude.iter().map(ToString::to_string).collect();
-    let candidates = candidates_for(db, catalog, query, remote, &mut excluded, serve.now).await?;
+    let shaping = Shaping { strategy: &strategy, segment: segment.as_deref(), now: serve.now };
+    let candidates = candidates_for(db, catalog, query, &shaping, remote, &mut excluded).await?;
 
     let mut filter = RightsFilter::new(&config.policy, serve);
-    let pool = filter_by_rights(db, generation, &mut filter, candidates.assets, query.count * 3).await?;
-    let caps = match query.context {
-        ContextRef::Asset(_) => DiversityCaps::default(),
-        ContextRef::Gallery(_) => DiversityCaps { per_creator: usize::MAX, per_gallery: usize::MAX },
+    let start = query.cursor.unwrap_or(0);
+    let caps = caps_for(&strategy, &query.context);
+    let prefix =
+        diversified_prefix(db, generation, &mut filter, candidates.assets, start + query.count * 3, caps).await?;
+    let mut ordered = prefix.items;
+    let from_cursor = if start < ordered.len() { ordered.split_off(start) } else { Vec::new() };
+    let available = from_cursor.len();
+
+    let served = ServedRecord {
+        request_id: &request_id,
+        served_at: serve.now,
+        placement: &query.placement,
+        context: query.context.to_string(),
+        visitor_id: query.visitor_id.as_deref(),
+        page_id: query.page_id.as_deref(),
+        segment: segment.as_deref(),
+        variant: variant.as_deref(),
+        engine,
     };
-    let pool_size = pool.len();
-    let ordered = diversify(pool, pool_size, caps, |c| c.row.creator.clone(), |c| c.row.galleries().into_iter().next());
-    let chosen = match &query.page_id {
-        Some(page_id) => claim_for_page(db, page_id, &request_id, serve.now, ordered, query.count).await?,
-        None => ordered.into_iter().take(query.count).collect(),
+    let (chosen, consumed) = match &query.page_id {
+        Some(page_id) => served::claim_for_page(db, page_id, &served, from_cursor, query.count).await?,
+        None => {
+            let chosen: Vec<Chosen> = from_cursor.into_iter().take(query.count).collect();
+            served::record_served(db, &served, &chosen).await?;
+            let consumed = chosen.len();
+            (chosen, consumed)
+        }
     };
-    let blend = Blend::default();
+    let more = consumed < available || (!prefix.complete && available > 0);
+    let next_cursor = Some(start + consumed).filter(|cursor| more && *cursor <= MAX_CURSOR);
+    let blend = strategy.weights.blend();
     let assets: Vec<RecommendedAsset> = chosen.iter().filter_map(|c| to_recommended(config, &blend, c)).collect();
 
-    let mut seen = HashSet::new();
-    let unique: Vec<(String, ReasonCode)> =
-        candidates.galleries.into_iter().filter(|(g, _)| seen.insert(g.clone())).take(30).collect();
-    let ids: Vec<String> = unique.iter().map(|(g, _)| g.clone()).collect();
-    let rows: HashMap<String, GalleryRow> =
-        catalog::load_galleries(db, generation, &ids).await?.into_iter().map(|g| (g.id.clone(), g)).collect();
-    let public: Vec<(GalleryRow, ReasonCode)> = unique
-        .into_iter()
-        .filter_map(|(id, code)| rows.get(&id).filter(|g| g.is_public()).map(|g| (g.clone(), code)))
-        .collect();
-    let galleries = galleries_with_covers(db, generation, config, &mut filter, public, query.gallery_count).await?;
+    let galleries = if start == 0 {
+        let mut seen = HashSet::new();
+        let unique: Vec<(String, ReasonCode)> =
+            candidates.galleries.into_iter().filter(|(g, _)| seen.insert(g.clone())).take(30).collect();
+        let ids: Vec<String> = unique.iter().map(|(g, _)| g.clone()).collect();
+        let rows: HashMap<String, GalleryRow> =
+            catalog::load_galleries(db, generation, &ids).await?.into_iter().map(|g| (g.id.clone(), g)).collect();
+        let public: Vec<(GalleryRow, ReasonCode)> = unique
+            .into_iter()
+            .filter_map(|(id, code)| rows.get(&id).filter(|g| g.is_public()).map(|g| (g.clone(), code)))
+            .collect();
+        galleries_with_covers(db, generation, config, &mut filter, public, query.gallery_count).await?
+    } else {
+        Vec::new()
+    };
     let valid_until = filter.valid_until();
 
     let response = RecommendationResponse {
@@ -762,5 +860,5 @@ pub async fn recommend(
         filtered: filter.into_report().into_counts(),
         engine: engine.to_owned(),
     };
-    Ok(Recommendations { response, valid_until })
+    Ok(Recommendations { response: RecommendationBody { response, next_cursor, segment, variant }, valid_until })
 }

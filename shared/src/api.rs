@@ -142,6 +142,9 @@ pub enum Scenario {
     Popular,
     /// What this visitor opened, most recent first; needs `visitor`.
     RecentlyViewed,
+    /// Assets most clicked by the request's segment (`segment`, or the stored segment of
+    /// `visitor`); needs one of the two.
+    PopularInSegment,
 }
 
 impl Scenario {
@@ -152,6 +155,7 @@ impl Scenario {
             Scenario::Trending => "trending",
             Scenario::Popular => "popular",
             Scenario::RecentlyViewed => "recently_viewed",
+            Scenario::PopularInSegment => "popular_in_segment",
         }
     }
 }
@@ -160,18 +164,23 @@ impl FromStr for Scenario {
     type Err = QueryError;
 
     fn from_str(value: &str) -> Result<Self, Self::Err> {
-        [Scenario::Related, Scenario::Trending, Scenario::Popular, Scenario::RecentlyViewed]
+        [Scenario::Related, Scenario::Trending, Scenario::Popular, Scenario::RecentlyViewed, Scenario::PopularInSegment]
             .into_iter()
             .find(|scenario| scenario.as_str() == value)
             .ok_or_else(|| QueryError::Invalid {
                 parameter: "scenario",
-                reason: format!("`{value}` is not a scenario: use related, trending, popular or recently_viewed"),
+                reason: format!(
+                    "`{value}` is not a scenario: use related, trending, popular, recently_viewed or popular_in_segment"
+                ),
             })
     }
 }
 
 /// Maximum window for trending and popular lists, in days.
 pub const MAX_WINDOW_DAYS: u32 = 90;
+/// Largest `cursor` a request may give: a position in the ranked list, which the engine
+/// bounds to a few hundred candidates anyway.
+pub const MAX_CURSOR: usize = 1000;
 
 /// A parsed and validated `GET /v1/recommendations` request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,6 +211,12 @@ pub struct RecommendationQuery {
     pub keyword: Option<String>,
     /// For trending and popular lists: only assets in this collection.
     pub collection: Option<crate::ids::CollectionId>,
+    /// The visitor's segment, such as one the publisher's own analytics assigned; when absent,
+    /// the segment stored for `visitor` applies.
+    pub segment: Option<String>,
+    /// Position in the ranked list at which this page starts: the `next_cursor` of the
+    /// previous page, or `None` for the first page.
+    pub cursor: Option<usize>,
 }
 
 impl RecommendationQuery {
@@ -223,6 +238,8 @@ impl RecommendationQuery {
         let mut collection = None;
         let mut placement = "default".to_owned();
         let mut exclude = Vec::new();
+        let mut segment = None;
+        let mut cursor = None;
 
         for (name, value) in pairs {
             match name {
@@ -237,6 +254,8 @@ impl RecommendationQuery {
                 "campaign" => campaign = Some(validate_token("campaign", value)?),
                 "placement" => placement = validate_token("placement", value)?,
                 "scenario" => scenario = value.parse()?,
+                "segment" => segment = Some(validate_token("segment", value)?),
+                "cursor" => cursor = Some(parse_count("cursor", value, 1, MAX_CURSOR)?),
                 "window" => window_days = parse_count("window", value, 1, MAX_WINDOW_DAYS as usize)? as u32,
                 "keyword" => {
                     let trimmed = value.trim();
@@ -280,6 +299,12 @@ impl RecommendationQuery {
                 reason: "recently_viewed needs `visitor`, a visitor id given with consent".to_owned(),
             });
         }
+        if scenario == Scenario::PopularInSegment && segment.is_none() && visitor_id.is_none() {
+            return Err(QueryError::Invalid {
+                parameter: "scenario",
+                reason: "popular_in_segment needs `segment`, or `visitor` for the visitor's stored segment".to_owned(),
+            });
+        }
         Ok(RecommendationQuery {
             scenario,
             window_days,
@@ -294,6 +319,8 @@ impl RecommendationQuery {
             campaign,
             placement,
             exclude,
+            segment,
+            cursor,
         })
     }
 }
@@ -591,6 +618,11 @@ pub struct EventBatch {
 pub struct EventsAccepted {
     /// How many events were stored.
     pub accepted: usize,
+    /// How many of the stored clicks name an asset that the response `request_id` names did
+    /// not serve (or a request the edge does not know). They are stored, marked unverified,
+    /// and do not count as co-views.
+    #[serde(default)]
+    pub unverified_clicks: usize,
 }
 
 /// A JSON problem: the body of every error response.
@@ -639,11 +671,34 @@ mod tests {
             (&[("context", "asset:I000000000A00001"), ("scenario", "recently_viewed")], "scenario"),
             (&[("context", "asset:I000000000A00001"), ("window", "91")], "window"),
             (&[("context", "asset:I000000000A00001"), ("collection", "G0000_sI_gnW12n4")], "collection"),
+            (&[("context", "asset:I000000000A00001"), ("segment", "art lovers")], "segment"),
+            (&[("context", "asset:I000000000A00001"), ("scenario", "popular_in_segment")], "scenario"),
+            (&[("context", "asset:I000000000A00001"), ("cursor", "0")], "cursor"),
+            (&[("context", "asset:I000000000A00001"), ("cursor", "1001")], "cursor"),
+            (&[("context", "asset:I000000000A00001"), ("cursor", "next")], "cursor"),
         ];
         for (query, parameter) in cases {
             let error = parse(query).unwrap_err();
             assert_eq!(error.parameter(), *parameter, "{query:?}");
         }
+    }
+
+    #[test]
+    fn query_reads_segment_and_cursor() {
+        let query = parse(&[
+            ("context", "asset:I000000000A00001"),
+            ("scenario", "popular_in_segment"),
+            ("segment", "late-night.readers"),
+            ("cursor", "16"),
+        ])
+        .unwrap();
+        assert_eq!(query.scenario, Scenario::PopularInSegment);
+        assert_eq!(query.segment.as_deref(), Some("late-night.readers"));
+        assert_eq!(query.cursor, Some(16));
+
+        let by_visitor =
+            parse(&[("context", "asset:I000000000A00001"), ("scenario", "popular_in_segment"), ("visitor", "v1")]);
+        assert!(by_visitor.is_ok(), "{by_visitor:?}");
     }
 
     #[test]

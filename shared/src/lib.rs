@@ -10,6 +10,8 @@
 //! - [`rights`]: usage rights normalised from PhotoShelter metadata and the fail-closed
 //!   policy that decides, at serve time, whether an asset may be shown;
 //! - [`rank`]: score blending and diversification of recommendation candidates;
+//! - [`strategy`]: per-placement signal weights, cold-start chains and diversity caps, parsed
+//!   from the worker's configuration;
 //! - [`engine`]: an in-memory recommender over dense item indices (content and collaborative
 //!   neighbours, popularity) for precomputed neighbour lists and offline evaluation;
 //! - [`time`]: the small set of UTC date conversions the rights policy needs.
@@ -28,4 +30,5 @@ pub mod engine;
 pub mod ids;
 pub mod rank;
 pub mod rights;
+pub mod strategy;
 pub mod time;

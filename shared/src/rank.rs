@@ -22,6 +22,9 @@ pub struct Signals {
     pub co_view: f64,
     /// Similarity to the visitor's recent interactions.
     pub personal: f64,
+    /// Clicks by everyone in a recent window, relative to the most clicked asset.
+    #[serde(default)]
+    pub popularity: f64,
 }
 
 /// Weights of each signal for one placement.
@@ -33,19 +36,26 @@ pub struct Blend {
     pub co_view: f64,
     /// Weight of [`Signals::personal`].
     pub personal: f64,
+    /// Weight of [`Signals::popularity`].
+    #[serde(default)]
+    pub popularity: f64,
 }
 
 impl Default for Blend {
     /// Content leads; a co-view pair needs a few clicks to overtake a close content match.
+    /// Popularity is off, so lists stay specific to their context.
     fn default() -> Self {
-        Blend { content: 1.0, co_view: 0.8, personal: 0.5 }
+        Blend { content: 1.0, co_view: 0.8, personal: 0.5, popularity: 0.0 }
     }
 }
 
 impl Blend {
     /// The blended score of a candidate.
     pub fn score(&self, signals: &Signals) -> f64 {
-        self.content * signals.content + self.co_view * signals.co_view + self.personal * signals.personal
+        self.content * signals.content
+            + self.co_view * signals.co_view
+            + self.personal * signals.personal
+            + self.popularity * signals.popularity
     }
 
     /// The signal that contributed most, as a reason code; `content_reason` is used when
@@ -54,7 +64,10 @@ impl Blend {
         let content = self.content * signals.content;
         let co_view = self.co_view * signals.co_view;
         let personal = self.personal * signals.personal;
-        if co_view > content && co_view >= personal {
+        let popularity = self.popularity * signals.popularity;
+        if popularity > content && popularity > co_view && popularity > personal {
+            ReasonCode::Popular
+        } else if co_view > content && co_view >= personal {
             ReasonCode::ViewedTogether
         } else if personal > content && personal > co_view {
             ReasonCode::ForYou
@@ -91,35 +104,87 @@ pub fn diversify<T, K: Eq + Hash>(
     creator_of: impl Fn(&T) -> Option<K>,
     gallery_of: impl Fn(&T) -> Option<K>,
 ) -> Vec<T> {
-    let mut chosen = Vec::with_capacity(count);
-    let mut held_back = Vec::new();
-    let mut per_creator: HashMap<K, usize> = HashMap::new();
-    let mut per_gallery: HashMap<K, usize> = HashMap::new();
-
+    let mut diversifier = Diversifier::new(caps);
     for item in ranked {
-        if chosen.len() == count {
+        if diversifier.passed_count() == count {
             break;
         }
-        let creator_full =
-            creator_of(&item).is_some_and(|key| per_creator.get(&key).copied().unwrap_or(0) >= caps.per_creator);
-        let gallery_full =
-            gallery_of(&item).is_some_and(|key| per_gallery.get(&key).copied().unwrap_or(0) >= caps.per_gallery);
-        if creator_full || gallery_full {
-            held_back.push(item);
-            continue;
+        let (creator, gallery) = (creator_of(&item), gallery_of(&item));
+        diversifier.push(item, creator, gallery);
+    }
+    let Diversifier { mut passed, held_back, .. } = diversifier;
+    let missing = count - passed.len();
+    passed.extend(held_back.into_iter().take(missing));
+    passed
+}
+
+/// The capped pass of [`diversify`], fed one item at a time so a caller can stop reading
+/// candidates once enough have passed.
+///
+/// The order is prefix-stable: the items that passed after any prefix of a ranked list are
+/// the first items that pass for the whole list. [`Diversifier::finish`] of a prefix
+/// therefore agrees with that of the whole list on its first [`Diversifier::passed_count`]
+/// items, which is what stable pagination needs.
+#[derive(Debug, Clone)]
+pub struct Diversifier<T, K> {
+    caps: DiversityCaps,
+    passed: Vec<T>,
+    held_back: Vec<T>,
+    per_creator: HashMap<K, usize>,
+    per_gallery: HashMap<K, usize>,
+}
+
+impl<T, K: Eq + Hash> Diversifier<T, K> {
+    /// Creates an empty diversifier with the given caps.
+    pub fn new(caps: DiversityCaps) -> Self {
+        Diversifier {
+            caps,
+            passed: Vec::new(),
+            held_back: Vec::new(),
+            per_creator: HashMap::new(),
+            per_gallery: HashMap::new(),
         }
-        if let Some(key) = creator_of(&item) {
-            *per_creator.entry(key).or_default() += 1;
-        }
-        if let Some(key) = gallery_of(&item) {
-            *per_gallery.entry(key).or_default() += 1;
-        }
-        chosen.push(item);
     }
 
-    let missing = count - chosen.len();
-    chosen.extend(held_back.into_iter().take(missing));
-    chosen
+    /// Offers the next item in rank order, with its creator and first gallery. It passes
+    /// unless its creator or gallery already reached its cap, else it is held back.
+    pub fn push(&mut self, item: T, creator: Option<K>, gallery: Option<K>) {
+        let creator_full = creator
+            .as_ref()
+            .is_some_and(|key| self.per_creator.get(key).copied().unwrap_or(0) >= self.caps.per_creator);
+        let gallery_full = gallery
+            .as_ref()
+            .is_some_and(|key| self.per_gallery.get(key).copied().unwrap_or(0) >= self.caps.per_gallery);
+        if creator_full || gallery_full {
+            self.held_back.push(item);
+            return;
+        }
+        if let Some(key) = creator {
+            *self.per_creator.entry(key).or_default() += 1;
+        }
+        if let Some(key) = gallery {
+            *self.per_gallery.entry(key).or_default() += 1;
+        }
+        self.passed.push(item);
+    }
+
+    /// Number of items that passed the caps so far.
+    pub fn passed_count(&self) -> usize {
+        self.passed.len()
+    }
+
+    /// Returns the items that passed, in rank order, followed by the held-back items in rank
+    /// order.
+    pub fn finish(self) -> Vec<T> {
+        let mut all = self.passed;
+        all.extend(self.held_back);
+        all
+    }
+
+    /// Returns only the items that passed, in rank order.
+    pub fn into_passed(self) -> Vec<T> {
+        self.passed
+    }
 }
 
 #[cfg(test)]
@@ -139,11 +204,32 @@ mod tests {
     }
 
     #[test]
+    fn diversifier_prefix_agrees_with_whole_list() {
+        let ranked = [("a", 1), ("a", 2), ("a", 3), ("b", 4), ("a", 5), ("c", 6), ("b", 7), ("b", 8), ("d", 9)];
+        let caps = DiversityCaps { per_creator: 2, per_gallery: 10 };
+        let run = |items: &[(&'static str, i32)]| {
+            let mut diversifier = Diversifier::new(caps);
+            for item in items {
+                diversifier.push(*item, Some(item.0), None::<&str>);
+            }
+            let passed = diversifier.passed_count();
+            (diversifier.finish(), passed)
+        };
+        let (whole, _) = run(&ranked);
+
+        for end in 0..=ranked.len() {
+            let (prefix, passed) = run(&ranked[..end]);
+            assert_eq!(prefix[..passed], whole[..passed], "prefix of {end} items");
+        }
+        assert_eq!(whole.len(), ranked.len());
+    }
+
+    #[test]
     fn blend_names_the_dominant_signal() {
         let blend = Blend::default();
-        let co_viewed = Signals { content: 0.2, co_view: 1.0, personal: 0.0 };
+        let co_viewed = Signals { content: 0.2, co_view: 1.0, ..Signals::default() };
         assert_eq!(blend.dominant_reason(&co_viewed, ReasonCode::SimilarSubjects), ReasonCode::ViewedTogether);
-        let similar = Signals { content: 0.9, co_view: 0.1, personal: 0.0 };
+        let similar = Signals { content: 0.9, co_view: 0.1, ..Signals::default() };
         assert_eq!(blend.dominant_reason(&similar, ReasonCode::SameGallery), ReasonCode::SameGallery);
     }
 }

@@ -75,6 +75,26 @@ describe('GET /v1/recommendations', () => {
     assert.deepEqual(violations, []);
   });
 
+  test('next_cursor continues the list without repeats', async () => {
+    const long = await findAssetContext(8);
+    const path = (extra) => recommendationsPath({ context: `asset:${long.id}`, count: '4', ...extra });
+    const first = await worker(path({}));
+    assert.equal(first.status, 200, first.text.slice(0, 300));
+    assert.equal(typeof first.json.next_cursor, 'number', first.text.slice(0, 300));
+    const second = await worker(path({ cursor: String(first.json.next_cursor) }));
+    const both = await worker(recommendationsPath({ context: `asset:${long.id}`, count: '8' }));
+    assert.equal(second.status, 200, second.text.slice(0, 300));
+
+    const ids = (answer) => answer.json.assets.map((asset) => asset.id);
+    assert.deepEqual([...ids(first), ...ids(second)], ids(both));
+  });
+
+  test('invalid cursor is 400 naming the parameter', async () => {
+    const answer = await worker(recommendationsPath({ context: `asset:${context.id}`, cursor: 'next' }));
+    assertProblem(answer, 400, 'invalid_parameter');
+    assert.equal(answer.json.parameter, 'cursor');
+  });
+
   test('unknown context is 404 naming the id', async () => {
     const answer = await worker(recommendationsPath({ context: `asset:${UNKNOWN_MEDIA_ID}` }));
     assertProblem(answer, 404, 'context_not_found');
@@ -121,7 +141,7 @@ describe('POST /v1/events', () => {
 
     const answer = await worker('/v1/events', { method: 'POST', body: { events } });
     assert.equal(answer.status, 202, answer.text.slice(0, 300));
-    assert.deepEqual(answer.json, { accepted: events.length });
+    assert.deepEqual(answer.json, { accepted: events.length, unverified_clicks: 0 });
 
     const stored = await worker(`/v1/admin/events?request_id=${encodeURIComponent(requestId)}`, {
       headers: adminHeaders(),
@@ -129,6 +149,53 @@ describe('POST /v1/events', () => {
     assert.equal(stored.status, 200, stored.text.slice(0, 300));
     const clicks = stored.json.events.filter((row) => row.kind === 'click' && row.asset_id === first.id);
     assert.ok(clicks.length >= 1, `no stored click on ${first.id}: ${stored.text.slice(0, 500)}`);
+  });
+
+  test('click on an asset the response did not serve is stored unverified', async () => {
+    const requestId = context.response.request_id;
+    // A response never serves its own context asset.
+    const other = { id: context.id };
+    const click = {
+      type: 'click',
+      request_id: requestId,
+      asset_id: other.id,
+      context: `asset:${context.id}`,
+      placement: 'article-related',
+      occurred_at: Date.now(),
+    };
+
+    const answer = await worker('/v1/events', { method: 'POST', body: { events: [click] } });
+    assert.equal(answer.status, 202, answer.text.slice(0, 300));
+    assert.deepEqual(answer.json, { accepted: 1, unverified_clicks: 1 });
+
+    const stored = await worker(`/v1/admin/events?request_id=${encodeURIComponent(requestId)}`, {
+      headers: adminHeaders(),
+    });
+    const row = stored.json.events.find((event) => event.kind === 'click' && event.asset_id === other.id);
+    assert.equal(row?.verified, false, stored.text.slice(0, 500));
+  });
+
+  test('click on an asset claimed for a page view is verified', async () => {
+    const page = `api-test-${Date.now()}`;
+    const shown = await worker(
+      recommendationsPath({ context: `asset:${context.id}`, count: '4', page, placement: 'article-related' }),
+    );
+    assert.equal(shown.status, 200, shown.text.slice(0, 300));
+    const [first] = shown.json.assets;
+    assert.ok(first, `no assets: ${shown.text.slice(0, 300)}`);
+    const click = {
+      type: 'click',
+      request_id: shown.json.request_id,
+      asset_id: first.id,
+      context: `asset:${context.id}`,
+      placement: 'article-related',
+      page_id: page,
+      occurred_at: Date.now(),
+    };
+
+    const answer = await worker('/v1/events', { method: 'POST', body: { events: [click] } });
+    assert.equal(answer.status, 202, answer.text.slice(0, 300));
+    assert.deepEqual(answer.json, { accepted: 1, unverified_clicks: 0 });
   });
 
   test('malformed JSON body is 400', async () => {

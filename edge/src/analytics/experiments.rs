@@ -6,9 +6,9 @@
 //! variant across pages and days.
 
 use loci_shared::api::validate_token;
+use loci_shared::strategy::Strategy;
 use loci_shared::time::{format_day, parse_day, Millis};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::config::ConfigError;
 
@@ -21,9 +21,10 @@ pub struct Variant {
     /// Its share of units, relative to the other variants' weights.
     #[serde(default = "default_weight")]
     pub weight: u32,
-    /// The placement strategy this variant serves; absent means the placement's own.
+    /// The strategy this variant ranks with, replacing the placement's own (fields left out
+    /// take the built-in defaults); absent means the placement's own strategy.
     #[serde(default)]
-    pub strategy: Option<Value>,
+    pub strategy: Option<Strategy>,
 }
 
 fn default_weight() -> u32 {
@@ -47,7 +48,7 @@ pub struct Experiment {
     pub end: Option<String>,
 }
 
-/// Who is assigned: a consenting visitor, or one page view.
+/// The unit of assignment: a consenting visitor, or one page view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
@@ -58,20 +59,20 @@ pub enum Unit {
 }
 
 impl Experiment {
-    /// The instants the experiment covers: from its start day to the end of its end day.
+    /// Returns the instants the experiment covers, from its start day to the end of its end day.
     pub fn span(&self) -> (Millis, Option<Millis>) {
         let start = parse_day(&self.start).unwrap_or(0);
         let end = self.end.as_deref().and_then(parse_day).map(|day| day + loci_shared::time::MS_PER_DAY);
         (start, end)
     }
 
-    /// Whether the experiment covers the instant.
+    /// Returns whether the experiment covers the instant.
     pub fn is_running(&self, at: Millis) -> bool {
         let (start, end) = self.span();
         at >= start && end.is_none_or(|end| at < end)
     }
 
-    /// The variant a unit is assigned to.
+    /// Returns the variant a unit is assigned to.
     pub fn variant_for(&self, unit_id: &str) -> &Variant {
         let total: u64 = self.variants.iter().map(|v| u64::from(v.weight)).sum();
         let mut bucket = fnv1a(&format!("{}:{unit_id}", self.id)) % total.max(1);
@@ -86,12 +87,12 @@ impl Experiment {
     }
 }
 
-/// The unit a request or event is assigned by: the visitor id, else the page-view id.
+/// Returns the unit a request or event is assigned by: the visitor id, else the page-view id.
 pub fn unit_of<'a>(visitor_id: Option<&'a str>, page_id: Option<&'a str>) -> Option<(Unit, &'a str)> {
     visitor_id.map(|v| (Unit::Visitor, v)).or_else(|| page_id.map(|p| (Unit::Page, p)))
 }
 
-/// The running experiment on a placement, if any, and the variant this request falls in.
+/// Returns the running experiment on a placement, if any, and the variant the request falls in.
 pub fn assignment<'a>(
     experiments: &'a [Experiment],
     placement: &str,
@@ -139,6 +140,9 @@ pub fn parse_experiments(text: &str) -> Result<Vec<Experiment>, ConfigError> {
             if variant.weight == 0 || variant.weight > 1000 {
                 return Err(at(format!("variant `{}` needs a weight from 1 to 1000", variant.name)));
             }
+            if let Some(strategy) = &variant.strategy {
+                strategy.validate().map_err(|reason| at(format!("variant `{}`: {reason}", variant.name)))?;
+            }
         }
         let start = parse_day(&experiment.start).ok_or_else(|| at("`start` must be a day as YYYY-MM-DD".to_owned()))?;
         if let Some(end) = &experiment.end {
@@ -176,7 +180,7 @@ pub struct Rate {
     pub ci_high: f64,
 }
 
-/// The 95% Wilson score interval of `clicks` successes in `impressions` trials. Clicks above
+/// Computes the 95% Wilson score interval of `clicks` successes in `impressions` trials. Clicks above
 /// impressions (a click on an item whose impression was lost) count as one per impression.
 pub fn wilson(clicks: i64, impressions: i64) -> Rate {
     if impressions <= 0 {
@@ -243,6 +247,18 @@ mod tests {
     }
 
     #[test]
+    fn variant_strategies_replace_the_placement_strategy() {
+        let text = r#"[{"id":"a","placement":"p","start":"2026-12-01",
+            "variants":[{"name":"c"},{"name":"b","strategy":{"weights":{"co_views":2.5}}}]}]"#;
+        let experiments = parse_experiments(text).unwrap();
+
+        assert_eq!(experiments[0].variants[0].strategy, None);
+        let strategy = experiments[0].variants[1].strategy.as_ref().expect("a strategy");
+        assert_eq!(strategy.weights.co_views, 2.5);
+        assert_eq!(strategy.weights.content, Strategy::default().weights.content);
+    }
+
+    #[test]
     fn wilson_matches_hand_computed_values() {
         // 10 clicks in 100 impressions: p = 0.1, Wilson 95% = [0.0552, 0.1744].
         let rate = wilson(10, 100);
@@ -259,9 +275,17 @@ mod tests {
         let bad_day = r#"[{"id":"a","placement":"p","start":"1 Dec","variants":[{"name":"c"},{"name":"b"}]}]"#;
         let overlap = r#"[{"id":"a","placement":"p","start":"2026-12-01","variants":[{"name":"c"},{"name":"b"}]},
                           {"id":"b","placement":"p","start":"2026-12-10","variants":[{"name":"c"},{"name":"b"}]}]"#;
-        for (text, expected) in [(one_variant, "two variants"), (bad_day, "YYYY-MM-DD"), (overlap, "same time")] {
+        let bad_strategy = r#"[{"id":"a","placement":"p","start":"2026-12-01",
+            "variants":[{"name":"c"},{"name":"b","strategy":{"weights":{"content":-2}}}]}]"#;
+        for (text, expected) in [
+            (one_variant, "two variants"),
+            (bad_day, "YYYY-MM-DD"),
+            (overlap, "same time"),
+            (bad_strategy, "variant `b`: weight `content`"),
+        ] {
             let error = parse_experiments(text).unwrap_err().to_string();
-            assert!(error.contains("LOCI_EXPERIMENTS") && error.contains(expected), "{error}");
+            assert!(error.contains("LOCI_EXPERIMENTS"), "{error}");
+            assert!(error.contains(expected), "{error}");
         }
     }
 }

@@ -288,6 +288,29 @@ impl ContentIndex {
         Ok(candidates)
     }
 
+    /// Computes the `k` most similar items of each item in `items`, best first, in item order.
+    ///
+    /// Shares one score array across the range, so a caller can split the catalog into
+    /// bounded steps without paying a catalog-sized allocation per item.
+    pub fn neighbours_of_range(
+        &self,
+        items: std::ops::Range<u32>,
+        k: usize,
+    ) -> Result<Vec<Vec<(u32, f32)>>, EngineError> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        check_item(items.end - 1, self.item_count())?;
+        let mut accumulator = Accumulator::new(self.item_count());
+        let mut candidates = Vec::new();
+        let mut lists = Vec::with_capacity(items.len());
+        for item in items {
+            self.top_neighbours(item, k, &mut accumulator, &mut candidates);
+            lists.push(candidates.clone());
+        }
+        Ok(lists)
+    }
+
     fn vector(&self, item: u32) -> (&[u32], &[f32]) {
         let item = item as usize;
         if item >= self.item_count() {
@@ -411,6 +434,21 @@ mod tests {
         assert_pairs(&of3, &[(2, std::f32::consts::FRAC_1_SQRT_2)]);
         let of1: Vec<(u32, f32)> = neighbours.of(1).collect();
         assert_pairs(&of1, &[(4, 1.0), (0, 0.533_600)]);
+    }
+
+    #[test]
+    fn range_neighbours_match_the_whole_catalog() {
+        let index = animals();
+        let whole = index.neighbours(3);
+        let range = index.neighbours_of_range(1..4, 3).expect("items in range");
+
+        assert_eq!(range.len(), 3);
+        for (offset, list) in range.iter().enumerate() {
+            let expected: Vec<(u32, f32)> = whole.of(offset as u32 + 1).collect();
+            assert_eq!(list, &expected, "item {}", offset + 1);
+        }
+        assert!(index.neighbours_of_range(4..6, 3).is_err());
+        assert!(index.neighbours_of_range(2..2, 3).expect("empty range").is_empty());
     }
 
     #[test]
