@@ -1,5 +1,5 @@
-//! What editors, marketers and analysts see: engagement, segments, trends, experiments and
-//! editorial suggestions.
+//! Analytics for editors, marketers and analysts: engagement, segments, trends, experiments
+//! and editorial suggestions.
 //!
 //! Events are raw facts; [`aggregate`] turns them into daily counts per dimension and assigns
 //! visitors to [`segments`]. The read endpoints ([`report`], [`trends`], [`suggestions`] and
@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::export::shorten;
 
-/// Longest date range a query may cover, in days.
+/// Maximum date range of a query, in days.
 pub const MAX_RANGE_DAYS: i64 = 366;
 /// Days covered when a query names no range.
 pub const DEFAULT_RANGE_DAYS: i64 = 28;
@@ -46,12 +46,12 @@ impl Params {
         Ok(Params { pairs })
     }
 
-    /// The value of a parameter, if given.
+    /// Returns the value of a parameter, if given.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
-    /// A whole number in `range`, or `default` when absent.
+    /// Parses a whole number in `range`, or returns `default` when absent.
     pub fn number(
         &self,
         name: &'static str,
@@ -68,7 +68,7 @@ impl Params {
         }
     }
 
-    /// One of `choices`, or the first choice when absent.
+    /// Parses one of `choices`, or returns the first choice when absent.
     pub fn choice(&self, name: &'static str, choices: &[&'static str]) -> Result<&'static str, QueryError> {
         let Some(text) = self.get(name) else { return Ok(choices[0]) };
         choices.iter().copied().find(|c| *c == text).ok_or_else(|| QueryError::Invalid {
@@ -77,7 +77,7 @@ impl Params {
         })
     }
 
-    /// A token (letters, digits, `.`, `_`, `-`), if given.
+    /// Parses a token (letters, digits, `.`, `_`, `-`), if given.
     pub fn token(&self, name: &'static str) -> Result<Option<String>, QueryError> {
         self.get(name).map(|value| validate_token(name, value)).transpose()
     }
@@ -94,7 +94,7 @@ impl Params {
         }
     }
 
-    /// A segment id that the configuration defines (or a built-in one), if given.
+    /// Parses a segment id that the configuration defines (or a built-in one), if given.
     pub fn segment(&self, config: &Config) -> Result<Option<String>, ApiError> {
         let Some(segment) = self.token("segment")? else { return Ok(None) };
         known_segment(config, &segment)?;
@@ -154,17 +154,17 @@ impl DayRange {
         Ok(DayRange { first, last })
     }
 
-    /// Each day in the range as `YYYY-MM-DD`, oldest first.
+    /// Returns each day in the range as `YYYY-MM-DD`, oldest first.
     pub fn days(&self) -> Vec<String> {
         (0..=(self.last - self.first) / MS_PER_DAY).map(|i| format_day(self.first + i * MS_PER_DAY)).collect()
     }
 
-    /// The first day as `YYYY-MM-DD`.
+    /// Returns the first day as `YYYY-MM-DD`.
     pub fn from_text(&self) -> String {
         format_day(self.first)
     }
 
-    /// The last day as `YYYY-MM-DD`.
+    /// Returns the last day as `YYYY-MM-DD`.
     pub fn to_text(&self) -> String {
         format_day(self.last)
     }

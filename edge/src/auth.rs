@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::http::ApiRequest;
 
-/// What a key may do.
+/// The permission level a key grants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Role {
     /// Read analytics, exports and admin views.
@@ -23,7 +23,7 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The key in `Authorization: Bearer <key>`, or an empty string. The scheme name is
+/// Returns the key in `Authorization: Bearer <key>`, or an empty string. The scheme name is
 /// case-insensitive (RFC 7235).
 fn bearer_key(request: &ApiRequest) -> &str {
     request
@@ -33,7 +33,7 @@ fn bearer_key(request: &ApiRequest) -> &str {
         .map_or("", |(_, key)| key.trim())
 }
 
-/// The role the request's key grants. Every configured key is compared, so the time taken
+/// Returns the role the request's key grants. Every configured key is compared, so the time taken
 /// does not reveal which key, if any, came close.
 fn role_of(config: &Config, given: &str) -> Option<Role> {
     let mut role = None;
@@ -52,8 +52,8 @@ fn role_of(config: &Config, given: &str) -> Option<Role> {
 
 /// Checks that the request carries a key with at least the `needed` role.
 ///
-/// No key configured at all is an operator problem (503); a missing or wrong key is 401; a
-/// read-only key on an admin action is 403.
+/// No key configured at all is an operator problem (503). A missing or wrong key gets 401, and
+/// a read-only key on an admin action gets 403.
 pub fn authorize(config: &Config, request: &ApiRequest, needed: Role) -> Result<Role, ApiError> {
     if config.admin_key.is_none() && config.read_keys.is_empty() {
         return Err(ApiError::AdminNotConfigured);

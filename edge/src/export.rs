@@ -1,6 +1,6 @@
-//! Tabular answers in JSON, CSV or NDJSON, for analytics exports and admin reports.
+//! Tabular responses in JSON, CSV or NDJSON, for analytics exports and admin reports.
 //!
-//! An export is built as a [`Table`]: named columns and rows of JSON values. JSON answers keep
+//! An export is built as a [`Table`]: named columns and rows of JSON values. JSON responses keep
 //! their own envelope (with totals or metadata); CSV and NDJSON write the table's rows only,
 //! one line per row, in a shape spreadsheets and analytics warehouses load directly.
 
@@ -38,7 +38,7 @@ impl Format {
         })
     }
 
-    /// The name used in query strings.
+    /// Returns the name used in query strings.
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Json => "json",
@@ -63,7 +63,7 @@ pub struct Table {
 }
 
 impl Table {
-    /// An empty table with these columns.
+    /// Creates an empty table with these columns.
     pub fn new(columns: &[&'static str]) -> Table {
         Table { columns: columns.to_vec(), rows: Vec::new() }
     }
@@ -74,7 +74,7 @@ impl Table {
         self.rows.push(row);
     }
 
-    /// The rows as JSON objects keyed by column name.
+    /// Returns the rows as JSON objects keyed by column name.
     pub fn objects(&self) -> Vec<Value> {
         self.rows.iter().map(|row| Value::Object(self.object(row))).collect()
     }
@@ -83,7 +83,7 @@ impl Table {
         self.columns.iter().zip(row).map(|(column, value)| ((*column).to_owned(), value.clone())).collect()
     }
 
-    /// The table as CSV with a header line.
+    /// Writes the table as CSV with a header line.
     pub fn to_csv(&self) -> String {
         let mut out = self.columns.join(",");
         out.push('\n');
@@ -95,7 +95,7 @@ impl Table {
         out
     }
 
-    /// The table as NDJSON, one object per line.
+    /// Writes the table as NDJSON, one object per line.
     pub fn to_ndjson(&self) -> String {
         let mut out = String::new();
         for row in &self.rows {
@@ -105,7 +105,7 @@ impl Table {
         out
     }
 
-    /// The answer in `format`: `envelope` for JSON, the rows for CSV and NDJSON, which are
+    /// Builds the response in `format`: `envelope` for JSON, the rows for CSV and NDJSON, which are
     /// offered as a download named `{file_stem}.csv` or `{file_stem}.ndjson`.
     pub fn respond(&self, format: Format, envelope: &Value, file_stem: &str) -> ApiResponse {
         let (content_type, body) = match format {

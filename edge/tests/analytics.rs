@@ -54,43 +54,82 @@ fn refresh(edge: &Edge) -> Value {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn event(
-    kind: &str,
-    asset: &str,
-    when: &str,
-    placement: &str,
-    visitor: Option<&str>,
-    page: &str,
-    dwell: Option<i64>,
-) -> Value {
-    json!({"type": kind, "request_id": format!("req-{page}"), "asset_id": asset, "context": "asset:I000000000A00001",
-           "placement": placement, "occurred_at": at(when), "visitor_id": visitor, "page_id": page, "position": 0,
-           "dwell_ms": dwell})
+/// One recommendation response as a page saw it: events about its items carry its ids.
+struct PageView {
+    request_id: String,
+    context: String,
+    placement: String,
+    visitor: Option<String>,
+    page: String,
+    assets: Vec<String>,
 }
 
-/// Three visitors over two days (see the module's tests for the hand-computed totals):
-/// alice (consented) on both days, bob (consented) on the second, and one anonymous page view.
-fn record_fixture(edge: &Edge, a: &str, b: &str, c: &str) {
+/// Requests `count` recommendations for an asset page, as a widget on page `page` would.
+fn view(edge: &Edge, context: &str, placement: &str, visitor: Option<&str>, page: &str, count: usize) -> PageView {
+    let visitor_parameter = visitor.map(|v| format!("&visitor={v}")).unwrap_or_default();
+    let response = edge.get(&format!(
+        "/v1/recommendations?context=asset:{context}&count={count}&placement={placement}&page={page}{visitor_parameter}"
+    ));
+    assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
+    let body = response.json_body();
+    PageView {
+        request_id: body["request_id"].as_str().expect("request id").to_owned(),
+        context: format!("asset:{context}"),
+        placement: placement.to_owned(),
+        visitor: visitor.map(str::to_owned),
+        page: page.to_owned(),
+        assets: body["assets"]
+            .as_array()
+            .expect("assets")
+            .iter()
+            .map(|a| a["id"].as_str().expect("id").to_owned())
+            .collect(),
+    }
+}
+
+fn event(view: &PageView, kind: &str, asset: &str, when: &str, dwell: Option<i64>) -> Value {
+    json!({"type": kind, "request_id": view.request_id, "asset_id": asset, "context": view.context,
+           "placement": view.placement, "occurred_at": at(when), "visitor_id": view.visitor, "page_id": view.page,
+           "position": 0, "dwell_ms": dwell})
+}
+
+/// Records three visitors over two days (the test states the hand-computed figures): alice
+/// (consented) on both days, bob (consented) on the second, and one anonymous page view. A
+/// final click names a request id the worker never issued. Returns the three assets and the
+/// request id of alice's first page view.
+fn record_fixture(edge: &Edge, context: &str) -> ([String; 3], String) {
     let (d1, d2) = ("2026-12-02T10:00:00Z", "2026-12-03T10:00:00Z");
-    let (alice, bob) = (Some("v-alice"), Some("v-bob"));
+    let alice_1 = view(edge, context, "article-related", Some("v-alice"), "p-a1", 3);
+    let alice_2 = view(edge, context, "article-related", Some("v-alice"), "p-a2", 3);
+    let bob = view(edge, context, "homepage", Some("v-bob"), "p-b1", 3);
+    let anonymous = view(edge, context, "article-related", None, "p-anon", 3);
+    for other in [&alice_2, &bob, &anonymous] {
+        assert_eq!(other.assets, alice_1.assets, "every page view gets the same list");
+    }
+    let [a, b, c] = [0, 1, 2].map(|i| alice_1.assets[i].clone());
+    let mut forged = event(&anonymous, "click", &a, d1, None);
+    forged["request_id"] = json!("never-issued");
+
     let events = vec![
-        event("impression", a, d1, "article-related", alice, "p-a1", None),
-        event("impression", b, d1, "article-related", alice, "p-a1", None),
-        event("click", a, d1, "article-related", alice, "p-a1", None),
-        event("dwell", a, d1, "article-related", alice, "p-a1", Some(4000)),
-        event("impression", a, d2, "article-related", alice, "p-a2", None),
-        event("click", a, d2, "article-related", alice, "p-a2", None),
-        event("impression", c, d2, "article-related", alice, "p-a2", None),
-        event("impression", b, d2, "homepage", bob, "p-b1", None),
-        event("impression", c, d2, "homepage", bob, "p-b1", None),
-        event("click", c, d2, "homepage", bob, "p-b1", None),
-        event("dwell", c, d2, "homepage", bob, "p-b1", Some(2000)),
-        event("impression", a, d1, "article-related", None, "p-anon", None),
-        event("impression", b, d1, "article-related", None, "p-anon", None),
-        event("click", b, d1, "article-related", None, "p-anon", None),
+        event(&alice_1, "impression", &a, d1, None),
+        event(&alice_1, "impression", &b, d1, None),
+        event(&alice_1, "click", &a, d1, None),
+        event(&alice_1, "dwell", &a, d1, Some(4000)),
+        event(&alice_2, "impression", &a, d2, None),
+        event(&alice_2, "click", &a, d2, None),
+        event(&alice_2, "impression", &c, d2, None),
+        event(&bob, "impression", &b, d2, None),
+        event(&bob, "impression", &c, d2, None),
+        event(&bob, "click", &c, d2, None),
+        event(&bob, "dwell", &c, d2, Some(2000)),
+        event(&anonymous, "impression", &a, d1, None),
+        event(&anonymous, "impression", &b, d1, None),
+        event(&anonymous, "click", &b, d1, None),
+        forged,
     ];
     let response = edge.post_json("/v1/events", &json!({"events": events}));
     assert_eq!(response.status, 202, "{}", String::from_utf8_lossy(&response.body));
+    ([a, b, c], alice_1.request_id.clone())
 }
 
 fn row<'a>(body: &'a Value, key: &str) -> &'a Value {
@@ -107,15 +146,14 @@ fn counts(row: &Value) -> (i64, i64) {
 }
 
 #[test]
-fn engagement_segments_exports_and_experiments_match_hand_computed_figures() {
+fn figures_match_hand_computation() {
     let (standin, edge) = synced_edge(400);
-    let assets = cleared_assets(standin, &edge, 3);
-    let (a, b, c) = (&assets[0], &assets[1], &assets[2]);
-    record_fixture(&edge, a, b, c);
+    let context = &cleared_assets(standin, &edge, 1)[0];
+    let ([a, b, c], alice_request_id) = &record_fixture(&edge, context);
 
     let report = refresh(&edge);
     assert_eq!(report["days"], json!(["2026-12-02", "2026-12-03"]));
-    assert_eq!(report["events"], 14);
+    assert_eq!(report["events"], 14, "the click with a made-up request id is not counted");
     assert_eq!(report["visitors"], 2);
 
     // Totals: 8 impressions, 4 clicks, 2 dwell events of 4 s and 2 s.
@@ -174,15 +212,19 @@ fn engagement_segments_exports_and_experiments_match_hand_computed_figures() {
         READ_KEY,
     );
     let link = first.header("link").expect("a full page links to the next").to_owned();
-    assert!(link.contains("after=10") && link.contains("format=ndjson"), "{link}");
+    assert!(link.contains("after=10"), "{link}");
+    assert!(link.contains("format=ndjson"), "{link}");
     let rest = read(&edge, "/v1/analytics/events?from=2026-12-01&to=2026-12-04&after=10");
-    assert_eq!(rest["events"].as_array().map(Vec::len), Some(4));
+    assert_eq!(rest["events"].as_array().map(Vec::len), Some(5));
     let exported: Vec<Value> =
         String::from_utf8_lossy(&first.body).lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
-    assert_eq!(exported[0]["request_id"], "req-p-a1");
+    assert_eq!(exported[0]["request_id"], alice_request_id.as_str());
+    assert_eq!(exported[0]["verified"], true);
     assert_eq!(exported[0]["segment"], "repeat");
     assert_eq!(exported[0]["experiment"], "exp-1");
     assert_eq!(rest["events"][3]["segment"], "anonymous");
+    assert_eq!(rest["events"][4]["request_id"], "never-issued");
+    assert_eq!(rest["events"][4]["verified"], false, "exported, flagged, and left out of the figures");
 
     // Segments: sizes, keywords the members clicked, members export.
     let segments = read(&edge, "/v1/analytics/segments");
@@ -231,7 +273,7 @@ fn engagement_segments_exports_and_experiments_match_hand_computed_figures() {
 }
 
 #[test]
-fn roles_and_bad_queries_get_clear_problems() {
+fn roles_and_bad_queries() {
     let (_standin, edge) = synced_edge(60);
     let problem =
         |response: ApiResponse| (response.status, response.json_body()["code"].as_str().unwrap_or("").to_owned());
@@ -252,7 +294,7 @@ fn roles_and_bad_queries_get_clear_problems() {
         ("/v1/analytics/engagement?segment=vip", 404, "segment_not_found", "repeat, one-day, other, anonymous"),
         ("/v1/analytics/engagement?format=xml", 400, "invalid_parameter", "json, csv, ndjson"),
         ("/v1/analytics/engagement?limit=5000", 400, "invalid_parameter", "format=csv"),
-        ("/v1/analytics/events?format=csv&limit=60000", 413, "export_too_large", "after"),
+        ("/v1/analytics/events?format=csv&limit=20000", 413, "export_too_large", "after"),
         ("/v1/analytics/engagement?colour=red", 400, "unknown_parameter", "colour"),
         ("/v1/analytics/segments/vip/members", 404, "segment_not_found", "repeat"),
         ("/v1/analytics/experiments?id=nope", 404, "experiment_not_found", "exp-1"),
@@ -275,35 +317,21 @@ fn keywords_of(edge: &Edge, id: &str) -> Vec<String> {
 }
 
 #[test]
-fn trends_and_suggestions_propose_only_assets_cleared_for_the_channel() {
+fn proposals_are_cleared_for_channel() {
     let (standin, edge) = synced_edge(400);
-    let assets = cleared_assets(standin, &edge, 40);
-    let rising = assets.iter().find(|id| !keywords_of(&edge, id).is_empty()).expect("an asset with keywords").clone();
-    let fading = assets.iter().find(|id| **id != rising).expect("a second asset").clone();
+    let context = &cleared_assets(standin, &edge, 1)[0];
+    let page = view(&edge, context, "article-related", None, "p-trend", 12);
+    let rising =
+        page.assets.iter().find(|id| !keywords_of(&edge, id).is_empty()).expect("an asset with keywords").clone();
+    let fading = page.assets.iter().find(|id| **id != rising).expect("a second asset").clone();
 
     // `rising` gets 6 clicks in the last 7 days and none before; `fading` 2 clicks before them.
     let mut events = Vec::new();
     for day in 0..6 {
-        events.push(event(
-            "click",
-            &rising,
-            &format!("2026-12-0{}T09:00:00Z", day % 4 + 1),
-            "article-related",
-            None,
-            &format!("r{day}"),
-            None,
-        ));
+        events.push(event(&page, "click", &rising, &format!("2026-12-0{}T09:00:00Z", day % 4 + 1), None));
     }
     for day in 0..2 {
-        events.push(event(
-            "click",
-            &fading,
-            &format!("2026-11-2{}T09:00:00Z", day + 1),
-            "article-related",
-            None,
-            &format!("f{day}"),
-            None,
-        ));
+        events.push(event(&page, "click", &fading, &format!("2026-11-2{}T09:00:00Z", day + 1), None));
     }
     assert_eq!(edge.post_json("/v1/events", &json!({"events": events})).status, 202);
     refresh(&edge);

@@ -57,7 +57,7 @@ pub struct SegmentRule {
     pub keywords_any: Vec<String>,
 }
 
-/// What a visitor did in the lookback window.
+/// A visitor's behaviour in the lookback window.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct VisitorBehaviour {
     /// The pseudonymous visitor id.
@@ -82,7 +82,7 @@ pub struct VisitorBehaviour {
 }
 
 impl SegmentRule {
-    /// Whether a visitor with this behaviour belongs to the segment at `now`.
+    /// Returns whether a visitor with this behaviour belongs to the segment at `now`.
     pub fn matches(&self, visitor: &VisitorBehaviour, now: Millis) -> bool {
         let days_since = (now - visitor.last_seen_at).max(0) / MS_PER_DAY;
         let avg_dwell = if visitor.dwell_events > 0 { visitor.dwell_ms / visitor.dwell_events } else { 0 };
@@ -101,7 +101,7 @@ impl SegmentRule {
     }
 }
 
-/// The segments used when `LOCI_SEGMENTS` is not set: depth, frequency and recency.
+/// Returns the segments used when `LOCI_SEGMENTS` is not set: depth, frequency and recency.
 pub fn default_segments() -> Vec<SegmentRule> {
     let rule = |id: &str, description: &str| SegmentRule {
         id: id.to_owned(),
@@ -154,12 +154,12 @@ pub fn parse_segments(text: &str) -> Result<Vec<SegmentRule>, ConfigError> {
     Ok(rules)
 }
 
-/// The first segment whose rule matches, or [`OTHER_SEGMENT`].
+/// Returns the first segment whose rule matches, or [`OTHER_SEGMENT`].
 pub fn assign<'a>(rules: &'a [SegmentRule], visitor: &VisitorBehaviour, now: Millis) -> &'a str {
     rules.iter().find(|rule| rule.matches(visitor, now)).map_or(OTHER_SEGMENT, |rule| rule.id.as_str())
 }
 
-/// Every segment id a query may name: the configured ones, then the two built-in ones.
+/// Returns every segment id a query may name: the configured ones, then the two built-in ones.
 pub fn known_ids(rules: &[SegmentRule]) -> Vec<String> {
     rules.iter().map(|r| r.id.clone()).chain([OTHER_SEGMENT.to_owned(), ANONYMOUS_SEGMENT.to_owned()]).collect()
 }
@@ -188,7 +188,8 @@ async fn visitor_behaviour(
              sum(CASE WHEN kind = 'dwell' THEN dwell_ms ELSE 0 END) AS dwell_ms, sum(kind = 'dwell') AS dwell_events, \
              count(DISTINCT occurred_at / 86400000) AS active_days, min(occurred_at) AS first_seen_at, \
              max(occurred_at) AS last_seen_at \
-             FROM events WHERE visitor_id IS NOT NULL AND occurred_at >= ?1 GROUP BY visitor_id ORDER BY visitor_id",
+             FROM events WHERE visitor_id IS NOT NULL AND occurred_at >= ?1 AND verified IS NOT 0 \
+             GROUP BY visitor_id ORDER BY visitor_id",
             vec![since.into()],
         ),
     )
@@ -206,7 +207,7 @@ async fn visitor_behaviour(
         Statement::new(
             "SELECT e.visitor_id, k.value AS keyword, count(*) AS clicks \
              FROM events e JOIN assets a ON a.generation = ?2 AND a.id = e.asset_id, json_each(a.keywords) k \
-             WHERE e.kind = 'click' AND e.visitor_id IS NOT NULL AND e.occurred_at >= ?1 \
+             WHERE e.kind = 'click' AND e.visitor_id IS NOT NULL AND e.occurred_at >= ?1 AND e.verified IS NOT 0 \
              GROUP BY e.visitor_id, k.value",
             vec![since.into(), generation.into()],
         ),
@@ -231,9 +232,9 @@ fn top_keywords(counts: &BTreeMap<String, i64>, keep: usize) -> Vec<(String, i64
 /// Re-assigns every visitor seen in the lookback window, rewrites `visitor_segments` and the
 /// per-segment popularity, and returns each segment's summary.
 ///
-/// NOTE: this rewrites the whole table on each run, which is fine for tens of thousands of
-/// visitors; beyond that, re-assign only visitors with new events plus those whose recency
-/// rules changed since the last run.
+/// NOTE: this rewrites the whole table on each run, which suits tens of thousands of visitors.
+/// Beyond that, re-assign only visitors with new events and those whose recency rules changed
+/// since the last run.
 pub async fn refresh(
     db: &impl Database,
     rules: &[SegmentRule],
@@ -289,7 +290,7 @@ pub async fn refresh(
                   row_number() OVER (PARTITION BY vs.segment \
                       ORDER BY sum(1.0 / (1.0 + (?1 - e.occurred_at) / 604800000.0)) DESC, e.asset_id) AS rank \
            FROM events e JOIN visitor_segments vs ON vs.visitor_id = e.visitor_id \
-           WHERE e.kind = 'click' AND e.asset_id IS NOT NULL AND e.occurred_at >= ?2 \
+           WHERE e.kind = 'click' AND e.asset_id IS NOT NULL AND e.occurred_at >= ?2 AND e.verified IS NOT 0 \
            GROUP BY vs.segment, e.asset_id) \
          WHERE rank <= 200",
         vec![now.into(), since.into()],
@@ -336,7 +337,7 @@ mod tests {
     }
 
     #[test]
-    fn default_rules_sort_visitors_by_depth_frequency_and_recency() {
+    fn default_rules_follow_behaviour() {
         let rules = default_segments();
         let now = 100 * MS_PER_DAY;
 
@@ -348,7 +349,7 @@ mod tests {
     }
 
     #[test]
-    fn topic_rules_match_clicked_keywords_and_unmatched_visitors_are_other() {
+    fn topic_rules_match_clicked_keywords() {
         let rules = parse_segments(r#"[{"id": "sea-lovers", "keywords_any": ["Sea", "boat, sailing"]}]"#).unwrap();
 
         assert_eq!(assign(&rules, &visitor(1, 1, 0, &["sea"]), 0), "sea-lovers");
@@ -366,7 +367,8 @@ mod tests {
             (r#"[{"id": "a", "min_click": 1}]"#, "unknown field"),
         ] {
             let error = parse_segments(text).unwrap_err().to_string();
-            assert!(error.contains("LOCI_SEGMENTS") && error.contains(expected), "{text}: {error}");
+            assert!(error.contains("LOCI_SEGMENTS"), "{text}: {error}");
+            assert!(error.contains(expected), "{text}: {error}");
         }
     }
 }

@@ -1,8 +1,8 @@
 //! Editorial suggestions: assets and galleries to feature for a topic, an audience segment
 //! and a channel, for a CMS to call while an article is being written.
 //!
-//! Relevance comes from the catalog's own index (keywords and creators, weighted by how rare
-//! they are); past engagement and the segment's favourites lift relevant assets but never
+//! Relevance comes from the catalog's own index: keywords and creators, weighted by how rare
+//! they are. Past engagement and the segment's favourites lift relevant assets, but they never
 //! bring in irrelevant ones. Every proposal passes the rights filter for the channel and
 //! campaign asked about.
 
@@ -22,7 +22,7 @@ use crate::error::ApiError;
 use crate::http::ApiResponse;
 use crate::recommend::{self, GRID_IMAGE_WIDTH};
 
-/// Longest topic accepted, in characters.
+/// Maximum length of a topic, in characters.
 const MAX_TOPIC_CHARS: usize = 300;
 /// Relevant assets ranked before the rights filter.
 const CANDIDATES: i64 = 300;
@@ -76,7 +76,7 @@ struct TermCount {
     asset_count: i64,
 }
 
-/// The topic's terms present in the catalog, with their inverse document frequency.
+/// Looks up the topic's terms in the catalog and weights them by inverse document frequency.
 async fn weighted_terms(
     db: &impl Database,
     catalog: &ActiveCatalog,
