@@ -88,6 +88,9 @@ pub enum ApiError {
     /// The database failed.
     #[error(transparent)]
     Storage(#[from] DbError),
+    /// A computation failed for a reason other than storage; the message is logged, not sent.
+    #[error("{0}")]
+    Internal(String),
 }
 
 fn context_kind(context: &ContextRef) -> &'static str {
@@ -128,6 +131,7 @@ impl ApiError {
             ApiError::CatalogEmpty => (503, "catalog_not_synced"),
             ApiError::Configuration(_) => (500, "configuration_invalid"),
             ApiError::Storage(_) => (500, "storage_error"),
+            ApiError::Internal(_) => (500, "internal_error"),
         }
     }
 

@@ -16,6 +16,7 @@ use crate::db::Database;
 use crate::error::ApiError;
 use crate::events;
 use crate::http::{ApiRequest, ApiResponse, Method};
+use crate::neighbours;
 use crate::photoshelter::Transport;
 use crate::recommend::{self, GRID_IMAGE_WIDTH};
 use crate::rights_admin;
@@ -161,6 +162,19 @@ async fn route<D: Database, T: Transport>(app: &App<'_, D, T>, request: &ApiRequ
             let params = analytics::Params::new(request.query_pairs(), &["full"])?;
             let report = aggregate::refresh(app.db, app.config, (app.clock)(), params.flag("full")?).await?;
             Ok(ApiResponse::json(200, &report))
+        }
+        ["v1", "admin", "neighbours"] => {
+            authorize(app.config, request, Role::Admin)?;
+            only(Method::Post, "POST")?;
+            analytics::Params::new(request.query_pairs(), &[])?;
+            let steps = neighbours::compute_step(app.db, (app.clock)(), neighbours::CONTENT_ASSETS_PER_STEP)
+                .await
+                .map_err(|error| match error {
+                    neighbours::NeighbourError::Storage(error) => ApiError::Storage(error),
+                    other => ApiError::Internal(other.to_string()),
+                })?;
+            let finished = steps.iter().all(|step| step.finished);
+            Ok(ApiResponse::json(200, &json!({"steps": steps, "finished": finished})))
         }
         ["v1", "analytics", rest @ ..] => {
             authorize(app.config, request, Role::ReadOnly)?;

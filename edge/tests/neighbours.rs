@@ -6,6 +6,7 @@ mod support;
 use std::net::SocketAddr;
 
 use loci_edge::db::{query_as, Database, Statement};
+use loci_edge::http::{ApiRequest, Method};
 use loci_edge::neighbours::{compute_step, precomputed, CONTENT, CO_INTERACTION};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -159,4 +160,24 @@ fn co_interaction_relates_co_clicked_assets() {
     assert_eq!(found, expected, "{after:?}");
     let rerun = futures_executor::block_on(compute_step(&edge.db, test_now() + 60_000, usize::MAX)).expect("step");
     assert!(rerun.iter().all(|r| r.kind != CO_INTERACTION), "no new clicks and within the interval: {rerun:?}");
+}
+
+#[test]
+fn admin_endpoint_runs_steps_until_finished() {
+    let (_standin, edge) = synced_edge();
+    assert_eq!(edge.call(ApiRequest::new(Method::Post, "/v1/admin/neighbours")).status, 401);
+
+    let mut finished = false;
+    for _ in 0..10 {
+        let response = edge.admin(Method::Post, "/v1/admin/neighbours");
+        assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
+        if response.json_body()["finished"] == true {
+            finished = true;
+            break;
+        }
+    }
+    assert!(finished, "{LIMIT} assets need one content step");
+
+    let step = edge.admin(Method::Post, "/v1/admin/neighbours").json_body();
+    assert_eq!(step["finished"], true, "a run with nothing new to compute is finished: {step}");
 }
