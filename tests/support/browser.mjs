@@ -78,3 +78,42 @@ export function recordPageOutput(page) {
   );
   return output;
 }
+
+/**
+ * Fulfils every PhotoShelter image request of `page` (`…/img-get2/{id}/fit={width}`) with an
+ * SVG drawn in a colour derived from the id and labelled with the requested width, so
+ * screenshots show which `srcset` candidate the browser chose. Resolves to the list the
+ * requested URLs go to.
+ */
+export async function serveLabelledImages(page) {
+  const requested = [];
+  await page.route('**/img-get2/**', (route) => {
+    const url = route.request().url();
+    requested.push(url);
+    const [, id = '', width = '?'] = /img-get2\/([^/]+)\/fit=(\d+)/.exec(url) ?? [];
+    let hue = 0;
+    for (const char of id) hue = (hue * 31 + char.charCodeAt(0)) % 360;
+    const svg =
+      `<svg xmlns="http://www.w3.org/2000/svg" width="400" height="300" viewBox="0 0 400 300">` +
+      `<rect width="400" height="300" fill="hsl(${hue} 45% 62%)"/>` +
+      `<text x="20" y="280" font-family="sans-serif" font-size="28" fill="#fff">fit=${width}</text></svg>`;
+    return route.fulfill({ status: 200, contentType: 'image/svg+xml', body: svg });
+  });
+  return requested;
+}
+
+/**
+ * Serves the pages that match the glob `urlPattern` with each `[from, to]` of `replacements`
+ * applied to their HTML, so a test can point a demo page's widgets at contexts its catalog
+ * holds.
+ */
+export async function routePageWithReplacements(page, urlPattern, replacements) {
+  await page.route(urlPattern, async (route) => {
+    const original = await route.fetch();
+    let html = await original.text();
+    for (const [from, to] of replacements) {
+      html = html.split(from).join(to);
+    }
+    await route.fulfill({ response: original, body: html });
+  });
+}

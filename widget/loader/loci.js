@@ -33,7 +33,7 @@
 
   const SCRIPT_NAME = /\/loci(\.min)?\.js$/;
   const MODULE_FILE = "loci_widget.js";
-  const ATTRIBUTES = ["placement", "context", "count", "layout", "endpoint", "channel"];
+  const ATTRIBUTES = ["placement", "context", "count", "layout", "endpoint", "channel", "exclude"];
 
   const ELEMENT_NAME = "loci-recommendations";
   // The loader's own URL: where the widget module is, and the default endpoint of custom

@@ -51,7 +51,8 @@ pub enum ApiError {
     },
 }
 
-/// Fetches recommendations for `config`, keeping at most `config.count` assets.
+/// Fetches recommendations for `config`, keeping at most `config.count` assets, and only those
+/// its layout shows (see [`crate::config::Layout::shows`]).
 ///
 /// The request carries no cookies (`credentials: "omit"`): the widget is cookieless, and the
 /// edge can then answer cross-origin requests with `Access-Control-Allow-Origin: *`.
@@ -86,6 +87,7 @@ pub async fn fetch_recommendations(config: &WidgetConfig) -> Result<Recommendati
     let body = body.map_err(|reason| ApiError::InvalidBody { url: url.clone(), reason })?;
     let mut recommendations =
         wire::decode_response(&body).map_err(|error| ApiError::InvalidBody { url, reason: error.to_string() })?;
+    recommendations.assets.retain(|asset| config.layout.shows(asset));
     recommendations.assets.truncate(config.count);
     Ok(recommendations)
 }

@@ -7,7 +7,8 @@
 
 use std::fmt;
 
-use loci_shared::api::{ContextRef, QueryError, MAX_COUNT};
+use loci_shared::api::{ContextRef, QueryError, ReasonCode, RecommendedAsset, MAX_COUNT, MAX_EXCLUDE};
+use loci_shared::ids::MediaId;
 use loci_shared::rights::Channel;
 
 /// Default for `data-count`: two rows of a four-column grid.
@@ -25,12 +26,14 @@ pub struct RawConfig {
     pub context: Option<String>,
     /// `data-count`: how many assets to show.
     pub count: Option<String>,
-    /// `data-layout`: `grid` or `row`.
+    /// `data-layout`: `grid`, `row`, `carousel`, `gallery-more` or `homepage`.
     pub layout: Option<String>,
     /// `data-endpoint`: origin (and optional path prefix) of the edge API.
     pub endpoint: Option<String>,
     /// `data-channel`: the rights channel the page belongs to.
     pub channel: Option<String>,
+    /// `data-exclude`: comma-separated media ids not to show, such as the page's own asset.
+    pub exclude: Option<String>,
     /// The page-view id the loader shares between all widgets of one page.
     pub page_id: Option<String>,
     /// The pseudonymous visitor id, which the loader passes only after the visitor consented.
@@ -40,7 +43,7 @@ pub struct RawConfig {
 #[cfg(target_arch = "wasm32")]
 impl RawConfig {
     /// Reads the loader's plain object: `placement`, `context`, `count`, `layout`, `endpoint`,
-    /// `channel` and `pageId`. A missing property reads as absent, and so does a value that is
+    /// `channel`, `exclude`, `pageId` and `visitorId`. A missing property reads as absent, and so does a value that is
     /// neither a string nor a number. A `config` that is not an object reads as all absent.
     pub fn from_js(config: &wasm_bindgen::JsValue) -> RawConfig {
         let read = |name: &str| {
@@ -58,13 +61,14 @@ impl RawConfig {
             layout: read("layout"),
             endpoint: read("endpoint"),
             channel: read("channel"),
+            exclude: read("exclude"),
             page_id: read("pageId"),
             visitor_id: read("visitorId"),
         }
     }
 }
 
-/// Arrangement of the asset list.
+/// Arrangement of the widget, which also decides what it requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Layout {
     /// A responsive grid that wraps onto as many rows as it needs.
@@ -72,7 +76,19 @@ pub enum Layout {
     Grid,
     /// One horizontally scrolling row.
     Row,
+    /// A horizontally scrolling list that snaps to cards, with previous and next buttons and
+    /// arrow-key navigation.
+    Carousel,
+    /// "More from this gallery": the other assets of the context gallery, without related
+    /// galleries. The context must be `gallery:<id>`.
+    GalleryMore,
+    /// A front-page module: galleries near the context as large cards, then a few assets.
+    /// The edge needs a context, so pages pass the gallery they feature.
+    Homepage,
 }
+
+/// Galleries a `homepage` widget requests (the edge accepts 0 to 12).
+pub const HOMEPAGE_GALLERIES: usize = 4;
 
 impl Layout {
     /// Returns the attribute value, which the view also uses in the list's CSS class.
@@ -80,6 +96,36 @@ impl Layout {
         match self {
             Layout::Grid => "grid",
             Layout::Row => "row",
+            Layout::Carousel => "carousel",
+            Layout::GalleryMore => "gallery-more",
+            Layout::Homepage => "homepage",
+        }
+    }
+
+    /// Parses an attribute value; `None` for an unknown layout.
+    pub fn parse(value: &str) -> Option<Layout> {
+        [Layout::Grid, Layout::Row, Layout::Carousel, Layout::GalleryMore, Layout::Homepage]
+            .into_iter()
+            .find(|layout| layout.as_str() == value)
+    }
+
+    /// Returns whether this layout shows `asset`. `gallery-more` shows only members of the
+    /// context gallery, because the edge pads a small gallery's list with popular assets from
+    /// elsewhere. Every other layout shows every asset.
+    ///
+    /// NOTE: a member whose dominant signal is a co-view or the visitor's history carries that
+    /// reason instead of `in_this_gallery`, so `gallery-more` leaves it out too.
+    pub fn shows(self, asset: &RecommendedAsset) -> bool {
+        self != Layout::GalleryMore || asset.reason.code == ReasonCode::InThisGallery
+    }
+
+    /// Returns the `galleries` query parameter for this layout, or `None` to keep the edge's
+    /// default of 4.
+    pub fn gallery_count(self) -> Option<usize> {
+        match self {
+            Layout::GalleryMore => Some(0),
+            Layout::Homepage => Some(HOMEPAGE_GALLERIES),
+            Layout::Grid | Layout::Row | Layout::Carousel => None,
         }
     }
 }
@@ -99,6 +145,8 @@ pub struct WidgetConfig {
     pub endpoint: String,
     /// The channel whose rights apply.
     pub channel: Channel,
+    /// Assets the edge must not return, at most [`MAX_EXCLUDE`].
+    pub exclude: Vec<MediaId>,
     /// The page-view id, when the loader provided one.
     pub page_id: Option<String>,
     /// The visitor id, present only with the visitor's consent.
@@ -139,7 +187,7 @@ impl ConfigError {
 
 const TOKEN_EXPECTED: &str = "1 to 64 characters from A-Z, a-z, 0-9, `.`, `_` and `-`";
 const CONTEXT_EXPECTED: &str = "`asset:<media id>` or `gallery:<gallery id>`";
-const LAYOUT_EXPECTED: &str = "`grid` or `row`";
+const LAYOUT_EXPECTED: &str = "`grid`, `row`, `carousel`, `gallery-more` or `homepage`";
 const ENDPOINT_EXPECTED: &str = "an absolute http:// or https:// URL without query or fragment";
 const CHANNEL_EXPECTED: &str = "1 to 32 characters of a-z, 0-9, `_` and `-`, such as `web`";
 
@@ -169,10 +217,16 @@ impl WidgetConfig {
 
         let layout = match optional(&raw.layout) {
             None => Layout::default(),
-            Some("grid") => Layout::Grid,
-            Some("row") => Layout::Row,
-            Some(other) => return Err(invalid("data-layout", other, LAYOUT_EXPECTED)),
+            Some(value) => Layout::parse(value).ok_or_else(|| invalid("data-layout", value, LAYOUT_EXPECTED))?,
         };
+        if layout == Layout::GalleryMore && !matches!(context, ContextRef::Gallery(_)) {
+            return Err(ConfigError::Invalid {
+                attribute: "data-context",
+                value: shorten(&context.to_string()),
+                reason: "the `gallery-more` layout shows a gallery's assets: expected `gallery:<gallery id>`"
+                    .to_owned(),
+            });
+        }
 
         let endpoint = required(&raw.endpoint, "data-endpoint", ENDPOINT_EXPECTED)?;
         let endpoint = parse_endpoint(endpoint)?;
@@ -180,6 +234,11 @@ impl WidgetConfig {
         let channel = match optional(&raw.channel) {
             None => Channel::web(),
             Some(value) => value.parse().map_err(|_| invalid("data-channel", value, CHANNEL_EXPECTED))?,
+        };
+
+        let exclude = match optional(&raw.exclude) {
+            None => Vec::new(),
+            Some(value) => parse_exclude(value)?,
         };
 
         let page_id = match optional(&raw.page_id) {
@@ -192,7 +251,7 @@ impl WidgetConfig {
             Some(value) => Some(parse_token("visitorId", value)?),
         };
 
-        Ok(WidgetConfig { placement, context, count, layout, endpoint, channel, page_id, visitor_id })
+        Ok(WidgetConfig { placement, context, count, layout, endpoint, channel, exclude, page_id, visitor_id })
     }
 
     /// Returns the `GET /v1/recommendations` URL for this configuration.
@@ -207,6 +266,14 @@ impl WidgetConfig {
             self.count,
             self.channel.as_str()
         );
+        for (index, id) in self.exclude.iter().enumerate() {
+            url.push_str(if index == 0 { "&exclude=" } else { "," });
+            url.push_str(id.as_str());
+        }
+        if let Some(galleries) = self.layout.gallery_count() {
+            url.push_str("&galleries=");
+            url.push_str(&galleries.to_string());
+        }
         if let Some(page_id) = &self.page_id {
             url.push_str("&page=");
             url.push_str(page_id);
@@ -261,6 +328,24 @@ fn parse_token(attribute: &'static str, value: &str) -> Result<String, ConfigErr
     } else {
         Err(invalid(attribute, value, TOKEN_EXPECTED))
     }
+}
+
+/// Accepts media ids separated by commas (blanks around them are ignored), at most [`MAX_EXCLUDE`].
+fn parse_exclude(value: &str) -> Result<Vec<MediaId>, ConfigError> {
+    let ids = value.split(',').map(str::trim).filter(|id| !id.is_empty());
+    let mut exclude = Vec::new();
+    for id in ids {
+        let id = id.parse::<MediaId>().map_err(|error| ConfigError::Invalid {
+            attribute: "data-exclude",
+            value: shorten(value),
+            reason: error.to_string(),
+        })?;
+        exclude.push(id);
+    }
+    if exclude.len() > MAX_EXCLUDE {
+        return Err(invalid("data-exclude", value, &format!("at most {MAX_EXCLUDE} media ids")));
+    }
+    Ok(exclude)
 }
 
 fn parse_count(value: &str) -> Result<usize, ConfigError> {
@@ -342,7 +427,8 @@ mod tests {
             ("data-count", RawConfig { count: Some("0".to_owned()), ..valid_raw() }),
             ("data-count", RawConfig { count: Some("49".to_owned()), ..valid_raw() }),
             ("data-count", RawConfig { count: Some("eight".to_owned()), ..valid_raw() }),
-            ("data-layout", RawConfig { layout: Some("carousel".to_owned()), ..valid_raw() }),
+            ("data-layout", RawConfig { layout: Some("slideshow".to_owned()), ..valid_raw() }),
+            ("data-context", RawConfig { layout: Some("gallery-more".to_owned()), ..valid_raw() }),
             ("data-endpoint", RawConfig { endpoint: None, ..valid_raw() }),
             ("data-endpoint", RawConfig { endpoint: Some("loci.example.com".to_owned()), ..valid_raw() }),
             ("data-endpoint", RawConfig { endpoint: Some("https://".to_owned()), ..valid_raw() }),
@@ -359,11 +445,15 @@ mod tests {
 
     #[test]
     fn error_message_lists_accepted_values() {
-        let raw = RawConfig { layout: Some("carousel".to_owned()), ..valid_raw() };
+        let raw = RawConfig { layout: Some("slideshow".to_owned()), ..valid_raw() };
 
         let message = WidgetConfig::parse(&raw).unwrap_err().to_string();
 
-        assert_eq!(message, "`data-layout` has the invalid value `carousel`: expected `grid` or `row`");
+        assert_eq!(
+            message,
+            "`data-layout` has the invalid value `slideshow`: \
+             expected `grid`, `row`, `carousel`, `gallery-more` or `homepage`"
+        );
     }
 
     #[test]
@@ -399,5 +489,101 @@ mod tests {
              &placement=article-related&count=4&channel=web&page=p1"
         );
         assert_eq!(config.events_url(), "http://127.0.0.1:8787/v1/events");
+    }
+
+    #[test]
+    fn parse_reads_every_layout() {
+        let cases = [
+            ("grid", Layout::Grid),
+            ("row", Layout::Row),
+            ("carousel", Layout::Carousel),
+            ("gallery-more", Layout::GalleryMore),
+            ("homepage", Layout::Homepage),
+        ];
+
+        for (value, layout) in cases {
+            let raw = RawConfig {
+                context: Some("gallery:G0000art00001811".to_owned()),
+                layout: Some(value.to_owned()),
+                ..valid_raw()
+            };
+            assert_eq!(WidgetConfig::parse(&raw).unwrap().layout, layout, "{value}");
+            assert_eq!(layout.as_str(), value);
+        }
+    }
+
+    #[test]
+    fn gallery_more_needs_gallery_context() {
+        let raw = RawConfig { layout: Some("gallery-more".to_owned()), ..valid_raw() };
+
+        let message = WidgetConfig::parse(&raw).unwrap_err().to_string();
+
+        assert!(message.starts_with("`data-context` has the invalid value `asset:I000000000N00530`"), "{message}");
+        assert!(message.contains("`gallery:<gallery id>`"), "{message}");
+    }
+
+    #[test]
+    fn recommendations_url_sets_galleries_per_layout() {
+        let url = |layout: &str| {
+            let raw = RawConfig {
+                context: Some("gallery:G0000art00001811".to_owned()),
+                layout: Some(layout.to_owned()),
+                ..valid_raw()
+            };
+            WidgetConfig::parse(&raw).unwrap().recommendations_url()
+        };
+
+        assert!(!url("grid").contains("galleries="), "{}", url("grid"));
+        assert!(!url("carousel").contains("galleries="), "{}", url("carousel"));
+        assert!(url("gallery-more").contains("&galleries=0"), "{}", url("gallery-more"));
+        assert!(url("homepage").contains(&format!("&galleries={HOMEPAGE_GALLERIES}")), "{}", url("homepage"));
+    }
+
+    #[test]
+    fn exclude_lists_media_ids() {
+        let raw = RawConfig { exclude: Some(" I000000000N00530, I000000000N01506 ,".to_owned()), ..valid_raw() };
+
+        let config = WidgetConfig::parse(&raw).unwrap();
+
+        assert_eq!(config.exclude.len(), 2);
+        assert!(
+            config.recommendations_url().contains("&exclude=I000000000N00530,I000000000N01506"),
+            "{}",
+            config.recommendations_url()
+        );
+        assert!(!WidgetConfig::parse(&valid_raw()).unwrap().recommendations_url().contains("exclude"));
+    }
+
+    #[test]
+    fn exclude_rejects_invalid_ids() {
+        let too_many = vec!["I000000000N00530"; MAX_EXCLUDE + 1].join(",");
+        let cases = ["I000000000N00530,nope", "G0000art00001811", too_many.as_str()];
+
+        for value in cases {
+            let raw = RawConfig { exclude: Some(value.to_owned()), ..valid_raw() };
+            let error = WidgetConfig::parse(&raw).unwrap_err();
+            assert_eq!(error.attribute(), "data-exclude", "{value}");
+        }
+    }
+
+    #[test]
+    fn gallery_more_shows_members_only() {
+        let asset = |code| RecommendedAsset {
+            id: "I000000000N00530".parse().unwrap(),
+            title: "Snow Storm".to_owned(),
+            creator: None,
+            alt: "Snow Storm".to_owned(),
+            image_url: "https://cdn.example.com/img-get2/I000000000N00530/fit=600".to_owned(),
+            width: None,
+            height: None,
+            link: "https://example.com/".to_owned(),
+            reason: loci_shared::api::Reason { code, text: String::new() },
+        };
+
+        assert!(Layout::GalleryMore.shows(&asset(ReasonCode::InThisGallery)));
+        assert!(!Layout::GalleryMore.shows(&asset(ReasonCode::Popular)));
+        assert!(!Layout::GalleryMore.shows(&asset(ReasonCode::SimilarSubjects)));
+        assert!(Layout::Grid.shows(&asset(ReasonCode::Popular)));
+        assert!(Layout::Homepage.shows(&asset(ReasonCode::Popular)));
     }
 }

@@ -9,6 +9,11 @@
 //!         data-count="8" data-layout="grid"></script>
 //! ```
 //!
+//! `data-layout` is `grid` (the default), `row`, `carousel`, `gallery-more` (the other assets of
+//! a `gallery:<id>` context) or `homepage` (galleries near the context as large cards, then a
+//! few assets). `data-exclude` lists media ids, separated by commas, that the widget must not
+//! show, such as the page's own asset.
+//!
 //! The loader (`widget/loader/loci.js`) inserts a `<div class="loci-widget">` after each such
 //! tag, loads this module once and calls `mount` for each host. The widget then:
 //!
@@ -31,6 +36,7 @@
 
 pub mod config;
 pub mod events;
+pub mod images;
 
 #[cfg(target_arch = "wasm32")]
 pub mod api;

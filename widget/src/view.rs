@@ -3,17 +3,30 @@
 //! The DOM contract that pages and tests select on, inside the host's open shadow root:
 //!
 //! ```text
-//! <section data-testid="loci-recommendations" aria-label="Related artworks" class="loci">
-//!   <ul class="loci-assets loci-grid|loci-row">
+//! <section data-testid="loci-recommendations" data-layout="grid|row|carousel|gallery-more|homepage"
+//!          aria-label="Related artworks" class="loci">
+//!   <ul class="loci-assets loci-grid|loci-row|loci-carousel">
 //!     <li data-testid="loci-asset" data-asset-id="I0000…">
-//!       <a href="…"><div class="loci-frame"><img src alt loading="lazy" width height></div>
+//!       <a href="…"><div class="loci-frame"><img loading="lazy" width height alt sizes srcset src></div>
 //!         <span class="loci-title">…</span><span class="loci-creator">…</span></a>
-//!   <ul class="loci-galleries">
+//!   <ul class="loci-galleries|loci-featured">
 //!     <li data-testid="loci-gallery" data-gallery-id="G0000…"> (cover, name, asset count)
 //! ```
 //!
+//! Per layout:
+//!
+//! - `grid` and `row`: "Related artworks", then "Related galleries" in a scrolling row;
+//! - `carousel`: the section is a region with `aria-roledescription="carousel"`, its heading
+//!   sits beside the buttons `[data-testid=loci-previous]` and `[data-testid=loci-next]`, and
+//!   the assets scroll in `ul#loci-track` (see `carousel`); galleries follow as in `row`;
+//! - `gallery-more`: "More from this gallery" over a grid of the gallery's assets;
+//! - `homepage`: "Featured galleries" as large cards in `ul.loci-featured` first, then the
+//!   assets in `ul.loci-grid.loci-picks` under "Picked for you" (with a visitor id) or "From
+//!   the collection".
+//!
 //! An image that fails to load is replaced by `<div data-testid="loci-placeholder">` with the
-//! title (or gallery name) as text.
+//! title (or gallery name) as text. `srcset` and `sizes` are present only for PhotoShelter
+//! image URLs (see `crate::images`).
 //!
 //! Pages theme the widget by setting custom properties on `.loci-widget`, which inherit into
 //! the shadow root:
@@ -31,26 +44,27 @@
 //! `widget.css` ships verbatim inside the wasm, so it carries no comments: this table is its
 //! documentation.
 
+mod cards;
+mod carousel;
+
 use std::rc::Rc;
 
-use leptos::either::Either;
 use leptos::prelude::*;
-use loci_shared::api::{EventKind, RecommendationResponse, RecommendedAsset, RecommendedGallery};
+use loci_shared::api::{EventKind, RecommendationResponse};
 use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlElement, ShadowRootInit, ShadowRootMode};
 
+use self::cards::{AssetCard, GalleryCard};
+use self::carousel::AssetList;
 use crate::config::{Layout, WidgetConfig};
-use crate::console;
 use crate::events::transport::{tracker_for, Tracker};
 use crate::events::{EventContext, ItemRef};
 use crate::impressions::{self, WatchedItem};
+use crate::{console, images};
 
 /// The widget's stylesheet, scoped to its shadow root. Pages theme it with the custom
 /// properties it reads (`--loci-accent`, `--loci-font`, `--loci-radius` and others).
 const STYLESHEET: &str = include_str!("widget.css");
-
-/// Image size used for the `width` and `height` attributes when the response gives none.
-const FALLBACK_IMAGE_SIZE: (u32, u32) = (400, 300);
 
 /// Error for a response that could not be rendered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -96,15 +110,17 @@ pub fn render(host: &Element, config: &WidgetConfig, response: RecommendationRes
     let tracker = tracker_for(&config.events_url());
     let clicks = Rc::new(ClickRecorder { events: events.clone(), tracker: Rc::clone(&tracker) });
     let layout = config.layout;
-    let items = item_refs(&response);
-    mount_to(container.clone(), move || view! { <Recommendations response layout clicks/> }).forget();
+    let personal = config.visitor_id.is_some();
+    let (asset_items, gallery_items) = item_refs(&response);
+    mount_to(container.clone(), move || view! { <Recommendations response layout personal clicks/> }).forget();
 
-    let watched = collect_watched(&container, items);
+    let mut watched = collect_watched(&container, "[data-testid=loci-asset]", asset_items);
+    watched.extend(collect_watched(&container, "[data-testid=loci-gallery]", gallery_items));
     impressions::watch(watched, events, tracker).map_err(dom_error("observing impressions"))
 }
 
 /// Records clicks on the cards of one rendered response.
-struct ClickRecorder {
+pub(crate) struct ClickRecorder {
     events: EventContext,
     tracker: Rc<Tracker>,
 }
@@ -116,21 +132,30 @@ impl ClickRecorder {
     }
 }
 
-/// Lists the items of a response in render order (assets, then galleries), each with its position.
-fn item_refs(response: &RecommendationResponse) -> Vec<(ItemRef, usize)> {
-    let assets =
-        response.assets.iter().enumerate().map(|(position, asset)| (ItemRef::Asset(asset.id.clone()), position));
+/// Items of one list, each with its zero-based position in that list.
+type PositionedItems = Vec<(ItemRef, usize)>;
+
+/// Lists the assets and the galleries of a response in their order, each with its position.
+fn item_refs(response: &RecommendationResponse) -> (PositionedItems, PositionedItems) {
+    let assets = response
+        .assets
+        .iter()
+        .enumerate()
+        .map(|(position, asset)| (ItemRef::Asset(asset.id.clone()), position))
+        .collect();
     let galleries = response
         .galleries
         .iter()
         .enumerate()
-        .map(|(position, gallery)| (ItemRef::Gallery(gallery.id.clone()), position));
-    assets.chain(galleries).collect()
+        .map(|(position, gallery)| (ItemRef::Gallery(gallery.id.clone()), position))
+        .collect();
+    (assets, galleries)
 }
 
-/// Pairs the rendered `<li>` cards, in document order, with the items they show.
-fn collect_watched(container: &HtmlElement, items: Vec<(ItemRef, usize)>) -> Vec<WatchedItem> {
-    let Ok(cards) = container.query_selector_all("[data-testid=loci-asset], [data-testid=loci-gallery]") else {
+/// Pairs the rendered `<li>` cards that match `selector`, in document order, with the items
+/// they show.
+fn collect_watched(container: &HtmlElement, selector: &str, items: PositionedItems) -> Vec<WatchedItem> {
+    let Ok(cards) = container.query_selector_all(selector) else {
         return Vec::new();
     };
     items
@@ -143,129 +168,91 @@ fn collect_watched(container: &HtmlElement, items: Vec<(ItemRef, usize)>) -> Vec
         .collect()
 }
 
-/// Renders the section with the asset list and the gallery row, leaving out an empty one.
+/// Renders the section for `layout`, leaving out an empty list. `personal` is true when the
+/// request carried a visitor id, which changes the homepage's asset heading.
 #[component]
-fn Recommendations(response: RecommendationResponse, layout: Layout, clicks: Rc<ClickRecorder>) -> impl IntoView {
+fn Recommendations(
+    response: RecommendationResponse,
+    layout: Layout,
+    personal: bool,
+    clicks: Rc<ClickRecorder>,
+) -> impl IntoView {
     let RecommendationResponse { assets, galleries, .. } = response;
+    let has_assets = !assets.is_empty();
+    let has_galleries = !galleries.is_empty();
 
-    let asset_list = (!assets.is_empty()).then(|| {
-        let cards = assets
+    let asset_sizes = images::asset_sizes(layout);
+    let asset_cards = {
+        let clicks = Rc::clone(&clicks);
+        move || {
+            assets
+                .into_iter()
+                .enumerate()
+                .map(|(position, asset)| {
+                    view! { <AssetCard asset position clicks=Rc::clone(&clicks) sizes=asset_sizes/> }
+                })
+                .collect_view()
+        }
+    };
+    let gallery_sizes = images::gallery_sizes(layout);
+    let gallery_cards = move || {
+        galleries
             .into_iter()
             .enumerate()
-            .map(|(position, asset)| view! { <AssetCard asset position clicks=Rc::clone(&clicks)/> })
-            .collect_view();
-        view! {
-            <h2 class="loci-heading">"Related artworks"</h2>
-            <ul class=format!("loci-assets loci-{}", layout.as_str()) role="list">{cards}</ul>
-        }
-    });
+            .map(|(position, gallery)| {
+                view! { <GalleryCard gallery position clicks=Rc::clone(&clicks) sizes=gallery_sizes/> }
+            })
+            .collect_view()
+    };
 
-    let gallery_list = (!galleries.is_empty()).then(|| {
-        let cards = galleries
-            .into_iter()
-            .enumerate()
-            .map(|(position, gallery)| view! { <GalleryCard gallery position clicks=Rc::clone(&clicks)/> })
-            .collect_view();
-        view! {
-            <h2 class="loci-heading">"Related galleries"</h2>
-            <ul class="loci-galleries" role="list">{cards}</ul>
-        }
-    });
+    let asset_heading = match layout {
+        Layout::GalleryMore => "More from this gallery",
+        Layout::Homepage if personal => "Picked for you",
+        Layout::Homepage => "From the collection",
+        Layout::Grid | Layout::Row | Layout::Carousel => "Related artworks",
+    };
+    let gallery_heading = if layout == Layout::Homepage { "Featured galleries" } else { "Related galleries" };
+    let label =
+        if (layout == Layout::Homepage && has_galleries) || !has_assets { gallery_heading } else { asset_heading };
+    let role_description = (layout == Layout::Carousel && has_assets).then_some("carousel");
+
+    let asset_class = match layout {
+        Layout::Row => "loci-assets loci-row",
+        Layout::Carousel => "loci-assets loci-carousel",
+        Layout::Homepage => "loci-assets loci-grid loci-picks",
+        Layout::Grid | Layout::GalleryMore => "loci-assets loci-grid",
+    };
+    let carousel = layout == Layout::Carousel;
+    let asset_list =
+        has_assets.then(|| view! { <AssetList heading=asset_heading class=asset_class carousel cards=asset_cards()/> });
+
+    let gallery_class = if layout == Layout::Homepage { "loci-featured" } else { "loci-galleries" };
+    let gallery_list = has_galleries.then(|| gallery_list(gallery_heading, gallery_class, gallery_cards()));
+
+    // The homepage leads with its galleries; every other layout leads with its assets.
+    let (galleries_before, galleries_after) =
+        if layout == Layout::Homepage { (gallery_list, None) } else { (None, gallery_list) };
 
     view! {
-        <section data-testid="loci-recommendations" aria-label="Related artworks" class="loci">
+        <section
+            data-testid="loci-recommendations"
+            data-layout=layout.as_str()
+            aria-label=label
+            aria-roledescription=role_description
+            class="loci"
+        >
+            {galleries_before}
             {asset_list}
-            {gallery_list}
+            {galleries_after}
         </section>
     }
 }
 
-/// Renders one recommended asset: image, title and creator, all inside one link.
-#[component]
-fn AssetCard(asset: RecommendedAsset, position: usize, clicks: Rc<ClickRecorder>) -> impl IntoView {
-    let RecommendedAsset { id, title, creator, alt, image_url, width, height, link, .. } = asset;
-    let (width, height) = match (width, height) {
-        (Some(width), Some(height)) if width > 0 && height > 0 => (width, height),
-        _ => FALLBACK_IMAGE_SIZE,
-    };
-    let asset_id = id.to_string();
-    let item = ItemRef::Asset(id);
-
+/// Renders the gallery heading and list. One function serves both places the list can take,
+/// so that both have the same type and the widget carries one copy of the code.
+fn gallery_list(heading: &'static str, class: &'static str, cards: impl IntoView) -> impl IntoView {
     view! {
-        <li data-testid="loci-asset" data-asset-id=asset_id class="loci-card">
-            <a href=link on:click=move |_| clicks.record(&item, position)>
-                <Thumbnail src=image_url alt width height fallback=title.clone()/>
-                <span class="loci-title">{title}</span>
-                {creator.map(|creator| view! { <span class="loci-creator">{creator}</span> })}
-            </a>
-        </li>
-    }
-}
-
-/// Renders one recommended gallery: cover image, name and number of assets.
-#[component]
-fn GalleryCard(gallery: RecommendedGallery, position: usize, clicks: Rc<ClickRecorder>) -> impl IntoView {
-    let RecommendedGallery { id, name, cover_image_url, asset_count, link, .. } = gallery;
-    let gallery_id = id.to_string();
-    let item = ItemRef::Gallery(id);
-    let count = match asset_count {
-        1 => "1 artwork".to_owned(),
-        n => format!("{} artworks", group_thousands(n)),
-    };
-    let (width, height) = FALLBACK_IMAGE_SIZE;
-
-    view! {
-        <li data-testid="loci-gallery" data-gallery-id=gallery_id class="loci-card">
-            <a href=link on:click=move |_| clicks.record(&item, position)>
-                <Thumbnail src=cover_image_url alt=format!("Cover of the gallery {name}") width height fallback=name.clone()/>
-                <span class="loci-title">{name}</span>
-                <span class="loci-count">{count}</span>
-            </a>
-        </li>
-    }
-}
-
-/// Writes `n` with commas between groups of three digits, such as `32,559`.
-fn group_thousands(n: u32) -> String {
-    let digits = n.to_string();
-    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    grouped
-}
-
-/// Renders a lazily loaded image in a fixed aspect-ratio box, replaced by `fallback` as text
-/// when the image fails to load.
-#[component]
-fn Thumbnail(src: String, alt: String, width: u32, height: u32, fallback: String) -> impl IntoView {
-    let failed = RwSignal::new(false);
-
-    view! {
-        <div class="loci-frame">
-            {move || {
-                if failed.get() {
-                    Either::Left(view! {
-                        <div data-testid="loci-placeholder" class="loci-placeholder" aria-hidden="true">
-                            {fallback.clone()}
-                        </div>
-                    })
-                } else {
-                    Either::Right(view! {
-                        <img
-                            src=src.clone()
-                            alt=alt.clone()
-                            loading="lazy"
-                            width=width
-                            height=height
-                            on:error=move |_| failed.set(true)
-                        />
-                    })
-                }
-            }}
-        </div>
+        <h2 class="loci-heading">{heading}</h2>
+        <ul class=class role="list">{cards}</ul>
     }
 }

@@ -76,6 +76,11 @@ pub fn decode_problem_detail(value: &JsValue) -> Option<String> {
     string(value, "detail").ok()
 }
 
+/// Reads the `code` and the `detail` of a problem body; each is `None` when absent.
+pub fn decode_problem(value: &JsValue) -> (Option<String>, Option<String>) {
+    (string(value, "code").ok(), decode_problem_detail(value))
+}
+
 /// Serialises an event batch to the JSON body of `POST /v1/events`. Absent optional fields
 /// are left out, as the edge's deserializer defaults them.
 pub fn encode_batch(batch: &EventBatch) -> Result<String, JsValue> {

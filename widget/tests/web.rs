@@ -39,6 +39,12 @@ export function stub_fetch(status, body) {
       keepalive: Boolean(init && init.keepalive),
     });
     if (url.includes("/v1/events")) {
+      const answer = (window.__lociEventStatuses || []).shift();
+      if (answer === 0) return Promise.reject(new TypeError("Failed to fetch"));
+      if (answer >= 400) {
+        const problem = { status: answer, code: "invalid_event", detail: "events[0].asset_id is invalid" };
+        return Promise.resolve(new Response(JSON.stringify(problem), { status: answer }));
+      }
       return Promise.resolve(new Response('{"accepted":1}', { status: 202 }));
     }
     if (status === 0) return Promise.reject(new TypeError("Failed to fetch"));
@@ -62,6 +68,16 @@ export function restore_warnings() {
   if (window.__lociRealWarn) console.warn = window.__lociRealWarn;
 }
 
+export function answer_events_with(statuses) {
+  window.__lociEventStatuses = statuses;
+}
+
+export function press_key(element, key) {
+  const event = new KeyboardEvent("keydown", { key, bubbles: true, composed: true, cancelable: true });
+  element.dispatchEvent(event);
+  return event.defaultPrevented;
+}
+
 export function call_field(call, name) {
   return call[name];
 }
@@ -78,6 +94,12 @@ extern "C" {
     /// Replaces `console.warn` and returns the list the messages go to.
     fn record_warnings() -> js_sys::Array;
     fn restore_warnings();
+    /// Makes the stubbed `fetch` respond to the next event posts with `statuses` in order (0
+    /// rejects like a network failure, 4xx and 5xx come with a JSON problem), and later with 202.
+    fn answer_events_with(statuses: js_sys::Array);
+    /// Dispatches a cancelable `keydown` for `key` on `element`; returns whether a listener
+    /// called `preventDefault`.
+    fn press_key(element: &Element, key: &str) -> bool;
     fn call_field(call: &JsValue, name: &str) -> JsValue;
     fn prevent_navigation();
 }
@@ -222,6 +244,7 @@ fn config_reads_loader_object() {
         ("count", JsValue::from_f64(12.0)),
         ("layout", JsValue::from_str("row")),
         ("endpoint", JsValue::from_str("http://127.0.0.1:8787/")),
+        ("exclude", JsValue::from_str("I000000000N00530")),
         ("pageId", JsValue::from_str("abc123")),
     ] {
         js_sys::Reflect::set(&object, &JsValue::from_str(name), &value).expect("set a property");
@@ -236,6 +259,7 @@ fn config_reads_loader_object() {
     assert_eq!(config.endpoint, "http://127.0.0.1:8787");
     assert_eq!(config.channel.as_str(), "web");
     assert_eq!(config.page_id.as_deref(), Some("abc123"));
+    assert_eq!(config.exclude.iter().map(|id| id.as_str()).collect::<Vec<_>>(), ["I000000000N00530"]);
 }
 
 #[wasm_bindgen_test]
@@ -253,7 +277,7 @@ async fn invalid_attribute_renders_nothing() {
     for (name, value) in [
         ("placement", "article-related"),
         ("context", "asset:I000000000N02426"),
-        ("layout", "carousel"),
+        ("layout", "slideshow"),
         ("endpoint", "http://127.0.0.1:9/invalid"),
     ] {
         js_sys::Reflect::set(&object, &JsValue::from_str(name), &JsValue::from_str(value)).expect("set a property");
@@ -270,7 +294,7 @@ async fn invalid_attribute_renders_nothing() {
     let warnings = strings(&warnings);
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(warnings[0].contains("`data-layout`"), "{}", warnings[0]);
-    assert!(warnings[0].contains("`grid` or `row`"), "{}", warnings[0]);
+    assert!(warnings[0].contains("`gallery-more` or `homepage`"), "{}", warnings[0]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -372,6 +396,157 @@ async fn broken_image_shows_placeholder() {
     assert!(items[0].query_selector("img").expect("selector").is_none());
     assert!(items[1].query_selector("img").expect("selector").is_some(), "the good image stays");
     assert!(items[1].query_selector("[data-testid=loci-placeholder]").expect("selector").is_none());
+}
+
+/// An image URL of the shape the edge builds, which gets a `srcset`.
+const CDN_IMAGE: &str = "http://127.0.0.1:9/img-get2/I000000000N00530/fit=600";
+
+#[wasm_bindgen_test]
+fn photoshelter_image_gets_srcset() {
+    let host = new_host();
+    let mut config = config("http://127.0.0.1:9/srcset");
+    config.layout = Layout::Carousel;
+    let assets = vec![asset(0, CDN_IMAGE), asset(1, PIXEL_PNG)];
+
+    view::render(&host, &config, response(assets, vec![])).expect("render");
+
+    let images = select_all(&shadow(&host), "li[data-testid=loci-asset] img");
+    let srcset = images[0].get_attribute("srcset").expect("a srcset");
+    assert!(srcset.starts_with("http://127.0.0.1:9/img-get2/I000000000N00530/fit=300 300w, "), "{srcset}");
+    assert!(srcset.ends_with("/fit=1200 1200w"), "{srcset}");
+    assert_eq!(images[0].get_attribute("sizes").as_deref(), Some(loci_widget::images::asset_sizes(Layout::Carousel)));
+    assert_eq!(images[0].get_attribute("src").as_deref(), Some(CDN_IMAGE));
+    assert_eq!(images[1].get_attribute("srcset"), None, "a data URL keeps a plain src");
+    assert_eq!(images[1].get_attribute("sizes"), None);
+}
+
+fn carousel_assets(count: usize) -> Vec<RecommendedAsset> {
+    (0..count).map(|index| asset(index, PIXEL_PNG)).collect()
+}
+
+fn render_carousel(endpoint: &str, count: usize) -> ShadowRoot {
+    let host = new_host();
+    let mut config = config(endpoint);
+    config.layout = Layout::Carousel;
+    view::render(&host, &config, response(carousel_assets(count), vec![gallery()])).expect("render");
+    shadow(&host)
+}
+
+fn focused_asset_index(root: &ShadowRoot, links: &[Element]) -> Option<usize> {
+    let active = root.active_element()?;
+    links.iter().position(|link| *link == active)
+}
+
+#[wasm_bindgen_test]
+async fn carousel_has_region_buttons_and_list() {
+    let root = render_carousel("http://127.0.0.1:9/carousel", 8);
+
+    let section = root.query_selector("section").expect("selector").expect("a section");
+    assert_eq!(section.get_attribute("aria-roledescription").as_deref(), Some("carousel"));
+    assert_eq!(section.get_attribute("aria-label").as_deref(), Some("Related artworks"));
+    assert_eq!(section.get_attribute("data-layout").as_deref(), Some("carousel"));
+    let list = root.query_selector("ul#loci-track.loci-carousel").expect("selector").expect("the track");
+    assert_eq!(list.get_attribute("role").as_deref(), Some("list"));
+    assert_eq!(select_all(&root, "ul#loci-track > li[data-testid=loci-asset]").len(), 8);
+    assert_eq!(select_all(&root, "ul.loci-galleries > li").len(), 1, "galleries follow the carousel");
+
+    let previous = root.query_selector("[data-testid=loci-previous]").expect("selector").expect("a previous button");
+    let next = root.query_selector("[data-testid=loci-next]").expect("selector").expect("a next button");
+    assert_eq!(previous.tag_name(), "BUTTON");
+    assert_eq!(previous.get_attribute("aria-label").as_deref(), Some("Previous artworks"));
+    assert_eq!(next.get_attribute("aria-label").as_deref(), Some("Next artworks"));
+    assert_eq!(next.get_attribute("aria-controls").as_deref(), Some("loci-track"));
+
+    let initial = wait_for(1_000, || {
+        previous.get_attribute("aria-disabled").as_deref() == Some("true")
+            && next.get_attribute("aria-disabled").as_deref() == Some("false")
+    })
+    .await;
+    assert!(initial, "at the start only the previous button is disabled");
+
+    next.dyn_ref::<HtmlElement>().expect("a button is an HtmlElement").click();
+    let moved = wait_for(2_000, || previous.get_attribute("aria-disabled").as_deref() == Some("false")).await;
+    assert!(moved, "the next button scrolled the list");
+    assert!(list.scroll_left() > 0);
+}
+
+#[wasm_bindgen_test]
+async fn carousel_keys_move_focus() {
+    let root = render_carousel("http://127.0.0.1:9/carousel-keys", 6);
+    let links = select_all(&root, "ul#loci-track > li > a");
+    let first = links[0].dyn_ref::<HtmlElement>().expect("a link is an HtmlElement");
+    first.focus().expect("focus the first card");
+
+    assert!(press_key(&links[0], "ArrowRight"), "the carousel handles ArrowRight");
+    assert_eq!(focused_asset_index(&root, &links), Some(1));
+    assert!(press_key(&links[1], "ArrowLeft"));
+    assert_eq!(focused_asset_index(&root, &links), Some(0));
+    assert!(press_key(&links[0], "ArrowLeft"), "ArrowLeft on the first card stays there");
+    assert_eq!(focused_asset_index(&root, &links), Some(0));
+    assert!(press_key(&links[0], "End"));
+    assert_eq!(focused_asset_index(&root, &links), Some(5));
+    assert!(press_key(&links[5], "ArrowRight"), "ArrowRight on the last card stays there");
+    assert_eq!(focused_asset_index(&root, &links), Some(5));
+    assert!(!press_key(&links[5], "Enter"), "other keys are left to the browser");
+
+    let next = root.query_selector("[data-testid=loci-next]").expect("selector").expect("a next button");
+    let at_end = wait_for(2_000, || next.get_attribute("aria-disabled").as_deref() == Some("true")).await;
+    assert!(at_end, "the last card is scrolled into view and the next button is disabled");
+
+    assert!(press_key(&links[5], "Home"));
+    assert_eq!(focused_asset_index(&root, &links), Some(0));
+}
+
+#[wasm_bindgen_test]
+fn gallery_more_shows_assets_only() {
+    let host = new_host();
+    let mut config = config("http://127.0.0.1:9/gallery-more");
+    config.layout = Layout::GalleryMore;
+
+    view::render(&host, &config, response(carousel_assets(3), vec![])).expect("render");
+
+    let root = shadow(&host);
+    let heading = root.query_selector("h2").expect("selector").expect("a heading");
+    assert_eq!(heading.text_content().as_deref(), Some("More from this gallery"));
+    let section = root.query_selector("section").expect("selector").expect("a section");
+    assert_eq!(section.get_attribute("aria-label").as_deref(), Some("More from this gallery"));
+    assert_eq!(select_all(&root, "ul.loci-grid > li[data-testid=loci-asset]").len(), 3);
+    assert!(root.query_selector("ul.loci-galleries").expect("selector").is_none());
+}
+
+#[wasm_bindgen_test]
+fn homepage_leads_with_featured_galleries() {
+    let host = new_host();
+    let mut config = config("http://127.0.0.1:9/homepage");
+    config.layout = Layout::Homepage;
+    let mut second = gallery();
+    second.id = "G0000grp00065851".parse().expect("valid gallery id");
+
+    view::render(&host, &config, response(carousel_assets(2), vec![gallery(), second])).expect("render");
+
+    let root = shadow(&host);
+    let headings: Vec<_> = select_all(&root, "h2").iter().filter_map(|heading| heading.text_content()).collect();
+    assert_eq!(headings, ["Featured galleries", "From the collection"]);
+    let lists = select_all(&root, "section > ul");
+    assert_eq!(lists[0].class_name(), "loci-featured");
+    assert_eq!(select_all(&root, "ul.loci-featured > li[data-testid=loci-gallery]").len(), 2);
+    assert_eq!(select_all(&root, "ul.loci-grid > li[data-testid=loci-asset]").len(), 2);
+    let section = root.query_selector("section").expect("selector").expect("a section");
+    assert_eq!(section.get_attribute("aria-label").as_deref(), Some("Featured galleries"));
+}
+
+#[wasm_bindgen_test]
+fn homepage_names_personal_picks() {
+    let host = new_host();
+    let mut config = config("http://127.0.0.1:9/homepage-personal");
+    config.layout = Layout::Homepage;
+    config.visitor_id = Some("v0123".to_owned());
+
+    view::render(&host, &config, response(carousel_assets(2), vec![gallery()])).expect("render");
+
+    let headings: Vec<_> =
+        select_all(&shadow(&host), "h2").iter().filter_map(|heading| heading.text_content()).collect();
+    assert_eq!(headings, ["Featured galleries", "Picked for you"]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -492,6 +667,73 @@ async fn impressions_and_click_are_posted() {
     }
 }
 
+/// Renders two cards, waits for their impressions and clicks the second, which flushes the
+/// queue at once. Returns the recorded fetch calls and console warnings.
+async fn click_after_impressions(endpoint: &str, event_statuses: &[u16], wait_ms: i32) -> (js_sys::Array, Vec<String>) {
+    prevent_navigation();
+    let calls = stub_fetch(200, "{}");
+    answer_events_with(event_statuses.iter().map(|&status| JsValue::from(status)).collect());
+    let warnings = record_warnings();
+    let host = new_host();
+    view::render(&host, &config(endpoint), response(vec![asset(0, PIXEL_PNG), asset(1, PIXEL_PNG)], vec![]))
+        .expect("render");
+
+    sleep(1_400).await;
+    let items = select_all(&shadow(&host), "li[data-testid=loci-asset] a");
+    items[1].dyn_ref::<HtmlElement>().expect("a link is an HtmlElement").click();
+    sleep(wait_ms).await;
+    restore_warnings();
+    restore_fetch();
+    answer_events_with(js_sys::Array::new());
+    (calls, strings(&warnings))
+}
+
+#[wasm_bindgen_test]
+async fn failed_send_is_retried() {
+    let (calls, warnings) = click_after_impressions("http://127.0.0.1:9/retry", &[503], 1_600).await;
+
+    let batches = event_batches(&calls);
+    assert_eq!(batches.len(), 2, "one failed send and one retry after the 1 s backoff");
+    assert_eq!(batches[0], batches[1], "the retry sends the same events");
+    assert!(batches[1].events.iter().any(|event| event.kind == EventKind::Click));
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("HTTP 503"), "{}", warnings[0]);
+    assert!(warnings[0].contains("next in 1000 ms"), "{}", warnings[0]);
+}
+
+#[wasm_bindgen_test]
+async fn network_failure_is_retried() {
+    let (calls, _warnings) = click_after_impressions("http://127.0.0.1:9/retry-network", &[0], 1_600).await;
+
+    let batches = event_batches(&calls);
+    assert_eq!(batches.len(), 2, "one failed send and one retry");
+    assert_eq!(batches[0], batches[1]);
+}
+
+#[wasm_bindgen_test]
+async fn rejected_batch_is_logged_once() {
+    let (calls, warnings) = click_after_impressions("http://127.0.0.1:9/rejected", &[400], 1_600).await;
+
+    let batches = event_batches(&calls);
+    assert_eq!(batches.len(), 1, "a 400 is not retried");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("rejected 3 events with HTTP 400"), "{}", warnings[0]);
+    assert!(warnings[0].contains("invalid_event: events[0].asset_id is invalid"), "{}", warnings[0]);
+}
+
+#[wasm_bindgen_test]
+async fn events_given_up_are_counted() {
+    // Four failures in a row: sends at about 0, 1, 3 and 7 s after the click.
+    let (calls, warnings) = click_after_impressions("http://127.0.0.1:9/give-up", &[503, 503, 503, 503], 8_500).await;
+
+    let batches = event_batches(&calls);
+    assert_eq!(batches.len(), loci_widget::events::MAX_ATTEMPTS as usize);
+    let drops: Vec<_> = warnings.iter().filter(|warning| warning.starts_with("loci: dropped")).collect();
+    assert_eq!(drops.len(), 1, "{warnings:?}");
+    assert!(drops[0].contains("dropped 3 events"), "{}", drops[0]);
+    assert!(drops[0].contains("3 after 4 failed sends"), "{}", drops[0]);
+}
+
 fn sample_event(kind: EventKind, position: usize) -> Event {
     let context = EventContext {
         request_id: "req-test-1".to_owned(),
@@ -513,9 +755,9 @@ fn queue_batches_in_browser() {
 
     assert_eq!(outcomes[BATCH_SIZE - 2], PushOutcome::Queued);
     assert_eq!(outcomes[BATCH_SIZE - 1], PushOutcome::BatchReady);
-    let first = queue.take_batch().expect("a full batch");
+    let first = queue.take_batch().expect("a full batch").batch;
     assert_eq!(first.events.len(), BATCH_SIZE);
-    let second = queue.take_batch().expect("the rest");
+    let second = queue.take_batch().expect("the rest").batch;
     assert_eq!(second.events.len(), 1);
     assert_eq!(second.events[0].kind, EventKind::Click);
     assert!(queue.take_batch().is_none());
@@ -532,7 +774,7 @@ fn queue_bound_holds_in_browser() {
 
     assert_eq!(queue.len(), QUEUE_CAPACITY);
     assert_eq!(queue.dropped(), QUEUE_CAPACITY);
-    let first = queue.take_batch().expect("a batch");
+    let first = queue.take_batch().expect("a batch").batch;
     assert_eq!(first.events[0].kind, EventKind::Click, "the click survives the bound");
 }
 
