@@ -10,7 +10,7 @@ use loci_edge::http::Method;
 use loci_edge::recommend::{forget_old_served_requests, SERVED_RETENTION_DAYS};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use support::{start_standin, test_now, Edge, ORG_ID};
+use support::{allowed_assets, ids, recommend, start_standin, test_now, Edge};
 
 const LIMIT: usize = 1500;
 const DAY: i64 = 86_400_000;
@@ -20,28 +20,6 @@ fn synced_edge() -> (SocketAddr, Edge) {
     let edge = Edge::new(standin);
     assert_eq!(edge.sync_to_end().state, "succeeded");
     (standin, edge)
-}
-
-fn allowed_assets(standin: SocketAddr, edge: &Edge, count: usize) -> Vec<String> {
-    let page = support::standin_get(standin, &format!("/media?org_id={ORG_ID}&per_page=100"));
-    page["data"]
-        .as_array()
-        .expect("media")
-        .iter()
-        .filter_map(|item| item["id"].as_str().map(str::to_owned))
-        .filter(|id| edge.get(&format!("/v1/assets/{id}")).status == 200)
-        .take(count)
-        .collect()
-}
-
-fn recommend(edge: &Edge, query: &str) -> Value {
-    let response = edge.get(&format!("/v1/recommendations?{query}"));
-    assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
-    response.json_body()
-}
-
-fn ids(body: &Value) -> Vec<String> {
-    body["assets"].as_array().expect("assets").iter().map(|a| a["id"].as_str().expect("id").to_owned()).collect()
 }
 
 #[derive(Debug, Deserialize)]

@@ -10,7 +10,7 @@ use loci_edge::http::{ApiRequest, Method};
 use loci_edge::neighbours::{compute_step, precomputed, CONTENT, CO_INTERACTION};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use support::{config_with, start_standin, test_now, Edge, ORG_ID};
+use support::{allowed_assets, config_with, ids, recommend, start_standin, test_now, Edge};
 
 const LIMIT: usize = 1500;
 
@@ -26,28 +26,6 @@ fn synced_edge() -> (SocketAddr, Edge) {
     edge.config = config_with(&format!("http://{standin}/psapi/v4.0"), &[("LOCI_PLACEMENTS", PLACEMENTS.to_owned())]);
     assert_eq!(edge.sync_to_end().state, "succeeded");
     (standin, edge)
-}
-
-fn allowed_assets(standin: SocketAddr, edge: &Edge, count: usize) -> Vec<String> {
-    let page = support::standin_get(standin, &format!("/media?org_id={ORG_ID}&per_page=100"));
-    page["data"]
-        .as_array()
-        .expect("media")
-        .iter()
-        .filter_map(|item| item["id"].as_str().map(str::to_owned))
-        .filter(|id| edge.get(&format!("/v1/assets/{id}")).status == 200)
-        .take(count)
-        .collect()
-}
-
-fn recommend(edge: &Edge, query: &str) -> Value {
-    let response = edge.get(&format!("/v1/recommendations?{query}"));
-    assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
-    response.json_body()
-}
-
-fn ids(body: &Value) -> Vec<String> {
-    body["assets"].as_array().expect("assets").iter().map(|a| a["id"].as_str().expect("id").to_owned()).collect()
 }
 
 fn count_lists(edge: &Edge, kind: &str) -> i64 {

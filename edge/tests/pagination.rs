@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 
 use serde_json::{json, Value};
-use support::{start_standin, Edge, ORG_ID};
+use support::{ids, recommend, start_standin, Edge, ORG_ID};
 
 const LIMIT: usize = 1500;
 
@@ -16,16 +16,6 @@ fn synced_edge() -> (SocketAddr, Edge) {
     let edge = Edge::new(standin);
     assert_eq!(edge.sync_to_end().state, "succeeded");
     (standin, edge)
-}
-
-fn recommend(edge: &Edge, query: &str) -> Value {
-    let response = edge.get(&format!("/v1/recommendations?{query}"));
-    assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
-    response.json_body()
-}
-
-fn ids(body: &Value) -> Vec<String> {
-    body["assets"].as_array().expect("assets").iter().map(|a| a["id"].as_str().expect("id").to_owned()).collect()
 }
 
 /// An allowed asset whose related list contains at least `length` assets.

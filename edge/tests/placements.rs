@@ -10,7 +10,7 @@ use loci_edge::db::{Database, Statement};
 use loci_edge::error::ApiError;
 use loci_shared::time::Millis;
 use serde_json::{json, Value};
-use support::{config_with, start_standin, test_now, Edge, ORG_ID};
+use support::{config_with, ids, recommend, start_standin, test_now, Edge, ORG_ID};
 
 const LIMIT: usize = 1500;
 
@@ -45,16 +45,6 @@ fn media_with_status(standin: SocketAddr, edge: &Edge, status: u16, count: usize
         .filter(|id| edge.get(&format!("/v1/assets/{id}")).status == status)
         .take(count)
         .collect()
-}
-
-fn recommend(edge: &Edge, query: &str) -> Value {
-    let response = edge.get(&format!("/v1/recommendations?{query}"));
-    assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
-    response.json_body()
-}
-
-fn ids(body: &Value) -> Vec<String> {
-    body["assets"].as_array().expect("assets").iter().map(|a| a["id"].as_str().expect("id").to_owned()).collect()
 }
 
 fn run(edge: &Edge, sql: &str, params: Vec<loci_edge::db::SqlValue>) {

@@ -6,7 +6,7 @@ mod support;
 use loci_edge::http::Method;
 use loci_shared::time::parse_instant;
 use serde_json::{json, Value};
-use support::{start_standin, test_now, Edge};
+use support::{ids, start_standin, test_now, Edge};
 
 const LIMIT: usize = 3000;
 
@@ -32,10 +32,6 @@ fn allowed_alert(edge: &Edge) -> Value {
             edge.admin(Method::Get, &format!("/v1/admin/rights/{id}")).json_body()["decision"] == json!("allowed")
         })
         .expect("an expiring asset that is allowed now")
-}
-
-fn ids(body: &Value) -> Vec<String> {
-    body["assets"].as_array().expect("assets").iter().map(|a| a["id"].as_str().expect("id").to_owned()).collect()
 }
 
 #[test]

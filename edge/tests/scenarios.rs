@@ -6,7 +6,7 @@ mod support;
 use loci_edge::db::{Database, Statement};
 use loci_shared::time::Millis;
 use serde_json::{json, Value};
-use support::{start_standin, test_now, Edge, ORG_ID};
+use support::{ids, recommend, start_standin, test_now, Edge, ORG_ID};
 
 const LIMIT: usize = 1500;
 const DAY: Millis = 86_400_000;
@@ -39,16 +39,6 @@ fn cleared(standin: std::net::SocketAddr, edge: &Edge, count: usize) -> Vec<Stri
 fn event(kind: &str, asset: &str, at: Millis, visitor: Option<&str>) -> Value {
     json!({"type": kind, "request_id": "seed", "asset_id": asset, "context": "asset:I000000000A00001",
            "placement": "test", "occurred_at": at, "visitor_id": visitor})
-}
-
-fn ids(body: &Value) -> Vec<String> {
-    body["assets"].as_array().expect("assets").iter().map(|a| a["id"].as_str().expect("id").to_owned()).collect()
-}
-
-fn recommend(edge: &Edge, query: &str) -> Value {
-    let response = edge.get(&format!("/v1/recommendations?{query}"));
-    assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
-    response.json_body()
 }
 
 #[test]

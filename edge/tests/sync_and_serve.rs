@@ -8,7 +8,7 @@ use loci_edge::db::{Database, Statement};
 use loci_edge::http::Method;
 use loci_shared::time::parse_instant;
 use serde_json::{json, Value};
-use support::{standin_get, start_standin, test_now, Edge, ORG_ID};
+use support::{recommend, standin_get, start_standin, test_now, Edge, ORG_ID};
 
 /// Artworks served by the stand-in in these tests: enough for galleries with many members.
 const LIMIT: usize = 1500;
@@ -36,12 +36,6 @@ fn web_cleared_asset(standin: SocketAddr) -> String {
         .and_then(|item| item["id"].as_str())
         .expect("a cleared asset in the slice")
         .to_owned()
-}
-
-fn recommend(edge: &Edge, query: &str) -> Value {
-    let response = edge.get(&format!("/v1/recommendations?{query}"));
-    assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
-    response.json_body()
 }
 
 fn asset_ids(body: &Value) -> Vec<String> {

@@ -297,3 +297,28 @@ pub fn cleared_assets(standin: SocketAddr, edge: &Edge, count: usize) -> Vec<Str
         .take(count)
         .collect()
 }
+
+/// Requests `/v1/recommendations?{query}`, expects 200 and returns the JSON body.
+pub fn recommend(edge: &Edge, query: &str) -> Value {
+    let response = edge.get(&format!("/v1/recommendations?{query}"));
+    assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
+    response.json_body()
+}
+
+/// Returns the asset ids of a recommendation response, in order.
+pub fn ids(body: &Value) -> Vec<String> {
+    body["assets"].as_array().expect("assets").iter().map(|a| a["id"].as_str().expect("id").to_owned()).collect()
+}
+
+/// Returns the first `count` of the stand-in's first 100 media that the edge serves on the web.
+pub fn allowed_assets(standin: SocketAddr, edge: &Edge, count: usize) -> Vec<String> {
+    let page = standin_get(standin, &format!("/media?org_id={ORG_ID}&per_page=100"));
+    page["data"]
+        .as_array()
+        .expect("media")
+        .iter()
+        .filter_map(|item| item["id"].as_str().map(str::to_owned))
+        .filter(|id| edge.get(&format!("/v1/assets/{id}")).status == 200)
+        .take(count)
+        .collect()
+}
