@@ -170,10 +170,11 @@ impl DayRange {
     }
 }
 
-/// Clicks divided by impressions, 0 without impressions.
+/// Returns clicks divided by impressions: 0 without impressions, and at most 1, because a
+/// click whose impression event was lost on its way does not make a rate above 100%.
 pub fn ctr(clicks: i64, impressions: i64) -> f64 {
     if impressions > 0 {
-        clicks as f64 / impressions as f64
+        (clicks as f64 / impressions as f64).min(1.0)
     } else {
         0.0
     }

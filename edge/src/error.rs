@@ -73,7 +73,7 @@ pub enum ApiError {
     },
     /// An export would hold more rows than one response may.
     #[error(
-        "the export holds more than {limit} rows; narrow the date range or page with `after` (see the `link` header)"
+        "the export holds more than {limit} rows; narrow the date range, or ask for pages with `limit` and `offset` (engagement) or `after` (events, segment members)"
     )]
     ExportTooLarge {
         /// The largest number of rows one response holds.

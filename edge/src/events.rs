@@ -45,9 +45,10 @@ pub fn parse_batch(body: &[u8]) -> Result<EventBatch, ApiError> {
     Ok(batch)
 }
 
-/// The assets one response served, for its context.
+/// The assets one response served, for its context and placement.
 struct ServedList {
     context: String,
+    placement: String,
     assets: HashSet<String>,
 }
 
@@ -57,18 +58,19 @@ async fn served_lists(db: &impl Database, batch: &EventBatch) -> Result<HashMap<
     struct Row {
         request_id: String,
         context: String,
+        placement: String,
         asset_ids: String,
     }
 
-    let request_ids: HashSet<&str> =
-        batch.events.iter().filter(|e| e.asset_id.is_some()).map(|e| e.request_id.as_str()).collect();
+    let request_ids: HashSet<&str> = batch.events.iter().map(|e| e.request_id.as_str()).collect();
     if request_ids.is_empty() {
         return Ok(HashMap::new());
     }
     let rows: Vec<Row> = query_as(
         db,
         Statement::new(
-            "SELECT request_id, context, asset_ids FROM served_requests WHERE request_id IN (SELECT value FROM json_each(?1))",
+            "SELECT request_id, context, placement, asset_ids FROM served_requests \
+             WHERE request_id IN (SELECT value FROM json_each(?1))",
             vec![Value::from(request_ids.into_iter().collect::<Vec<_>>()).to_string().into()],
         ),
     )
@@ -77,17 +79,24 @@ async fn served_lists(db: &impl Database, batch: &EventBatch) -> Result<HashMap<
     for row in rows {
         let assets: Vec<String> = serde_json::from_str(&row.asset_ids)
             .map_err(|e| DbError::Decode(format!("served list of {}: {e}", row.request_id)))?;
-        lists.insert(row.request_id, ServedList { context: row.context, assets: assets.into_iter().collect() });
+        lists.insert(
+            row.request_id,
+            ServedList { context: row.context, placement: row.placement, assets: assets.into_iter().collect() },
+        );
     }
     Ok(lists)
 }
 
-/// Returns whether an event's asset was served by its request for its context; `None` for
-/// events without an asset (galleries are not in served lists).
-fn verify(event: &Event, served: &HashMap<String, ServedList>) -> Option<bool> {
-    let asset = event.asset_id.as_ref()?;
-    let list = served.get(&event.request_id);
-    Some(list.is_some_and(|list| list.context == event.context.to_string() && list.assets.contains(asset.as_str())))
+/// Returns whether an event belongs to a response the worker served: its request id, context
+/// and placement match a stored response, and its asset was in that response's list.
+///
+/// NOTE: served lists hold assets only, so a gallery-card event is checked against the
+/// request, context and placement but not the gallery itself; storing the served gallery ids
+/// as well would close that.
+fn verify(event: &Event, served: &HashMap<String, ServedList>) -> bool {
+    let Some(list) = served.get(&event.request_id) else { return false };
+    let same_response = list.context == event.context.to_string() && list.placement == event.placement;
+    same_response && event.asset_id.as_ref().is_none_or(|asset| list.assets.contains(asset.as_str()))
 }
 
 /// Stores a validated batch and updates co-view counts from its verified clicks, in one
@@ -98,7 +107,7 @@ pub async fn store_batch(
     received_at: Millis,
 ) -> Result<EventsAccepted, ApiError> {
     let served = served_lists(db, batch).await?;
-    let verified: Vec<Option<bool>> = batch.events.iter().map(|e| verify(e, &served)).collect();
+    let verified: Vec<bool> = batch.events.iter().map(|e| verify(e, &served)).collect();
     let rows: Vec<Value> = batch
         .events
         .iter()
@@ -107,15 +116,16 @@ pub async fn store_batch(
             json!({
                 "occurred_at": e.occurred_at, "kind": e.kind.as_str(), "request_id": e.request_id, "asset_id": e.asset_id,
                 "gallery_id": e.gallery_id, "position": e.position, "context": e.context.to_string(), "placement": e.placement,
-                "page_id": e.page_id, "visitor_id": e.visitor_id, "dwell_ms": e.dwell_ms, "verified": verified.map(i64::from),
+                "page_id": e.page_id, "visitor_id": e.visitor_id, "dwell_ms": e.dwell_ms, "verified": i64::from(*verified),
             })
         })
         .collect();
 
-    let mut clicks: BTreeMap<(String, String), (i64, Millis)> = BTreeMap::new();
+    // A co-view is one verified click per request and asset: repeats in this batch are dropped
+    // here, and repeats of clicks stored earlier by the statement below.
+    let mut clicks: BTreeMap<(String, String), (String, Millis)> = BTreeMap::new();
     let mut unverified_clicks = 0;
     for (event, verified) in batch.events.iter().zip(&verified) {
-        let (Some(asset), Some(verified)) = (&event.asset_id, verified) else { continue };
         if event.kind != EventKind::Click {
             continue;
         }
@@ -123,36 +133,57 @@ pub async fn store_batch(
             unverified_clicks += 1;
             continue;
         }
-        let entry = clicks.entry((event.context.to_string(), asset.to_string())).or_insert((0, event.occurred_at));
-        entry.0 += 1;
-        entry.1 = entry.1.max(event.occurred_at);
+        let Some(asset) = &event.asset_id else { continue };
+        clicks
+            .entry((event.request_id.clone(), asset.to_string()))
+            .or_insert_with(|| (event.context.to_string(), event.occurred_at));
     }
     if unverified_clicks > 0 {
         let example = batch.events.first().map_or("", |e| e.request_id.as_str());
         crate::log::warn(&format!(
-            "events: {unverified_clicks} clicks name assets their request did not serve (first request id in the batch: {example}); stored as unverified"
+            "events: {unverified_clicks} clicks do not match a served response (first request id in the batch: {example}); stored as unverified"
         ));
     }
-    let click_rows: Vec<Value> =
-        clicks.into_iter().map(|((context, asset), (n, at))| json!([context, asset, n, at])).collect();
+    let click_rows: Vec<Value> = clicks
+        .into_iter()
+        .map(|((request_id, asset), (context, at))| json!([context, asset, request_id, at]))
+        .collect();
 
-    let mut statements = vec![Statement::new(
+    // The co-view update runs before the insert, so it sees only clicks stored by earlier batches.
+    let mut statements = Vec::new();
+    if !click_rows.is_empty() {
+        statements.push(Statement::new(
+            "INSERT INTO co_views (context, asset_id, clicks, last_at) \
+             SELECT value ->> '$[0]', value ->> '$[1]', count(*), max(value ->> '$[3]') FROM json_each(?1) \
+             WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.request_id = value ->> '$[2]' \
+                               AND e.asset_id = value ->> '$[1]' AND e.kind = 'click' AND e.verified = 1) \
+             GROUP BY 1, 2 \
+             ON CONFLICT (context, asset_id) DO UPDATE SET clicks = clicks + excluded.clicks, last_at = max(last_at, excluded.last_at)",
+            vec![Value::from(click_rows).to_string().into()],
+        ));
+    }
+    statements.push(Statement::new(
         "INSERT INTO events (received_at, occurred_at, kind, request_id, asset_id, gallery_id, position, context, placement, page_id, visitor_id, dwell_ms, verified) \
          SELECT ?1, value ->> '$.occurred_at', value ->> '$.kind', value ->> '$.request_id', value ->> '$.asset_id', \
          value ->> '$.gallery_id', value ->> '$.position', value ->> '$.context', value ->> '$.placement', value ->> '$.page_id', \
          value ->> '$.visitor_id', value ->> '$.dwell_ms', value ->> '$.verified' FROM json_each(?2)",
         vec![received_at.into(), Value::from(rows).to_string().into()],
-    )];
-    if !click_rows.is_empty() {
-        statements.push(Statement::new(
-            "INSERT INTO co_views (context, asset_id, clicks, last_at) \
-             SELECT value ->> '$[0]', value ->> '$[1]', value ->> '$[2]', value ->> '$[3]' FROM json_each(?1) WHERE true \
-             ON CONFLICT (context, asset_id) DO UPDATE SET clicks = clicks + excluded.clicks, last_at = max(last_at, excluded.last_at)",
-            vec![Value::from(click_rows).to_string().into()],
-        ));
-    }
+    ));
     db.batch(statements).await?;
     Ok(EventsAccepted { accepted: batch.events.len(), unverified_clicks })
+}
+
+/// Returns an SQL condition that keeps, among the events `narrowing` selects, those that
+/// rankings and analytics count: verified (or stored before verification existed), and only
+/// the first of each kind per request and item. A replayed click or impression therefore counts
+/// once, however often a client resends it. `alias` names the `events` row the condition
+/// tests; `narrowing` is written on the bare column names of `events` and may use the
+/// statement's parameters.
+pub fn counted(alias: &str, narrowing: &str) -> String {
+    format!(
+        "{alias}.id IN (SELECT min(id) FROM events WHERE ({narrowing}) AND verified IS NOT 0 \
+         GROUP BY kind, request_id, asset_id, gallery_id)"
+    )
 }
 
 /// A stored event, as the admin API returns it.
@@ -184,8 +215,8 @@ pub struct StoredEvent {
     pub visitor_id: Option<String>,
     /// Dwell time.
     pub dwell_ms: Option<i64>,
-    /// Whether the asset was in its request's served list; `None` for gallery events and
-    /// events stored before verification existed.
+    /// Whether the event matches a served response (see `verify`); `None` for events stored
+    /// before verification existed.
     #[serde(default, deserialize_with = "flag")]
     pub verified: Option<bool>,
 }

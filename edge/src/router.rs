@@ -311,6 +311,9 @@ async fn recommendations<D: Database, T: Transport>(
 ) -> Result<ApiResponse, ApiError> {
     let pairs = request.query_pairs();
     let query = RecommendationQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    if let Some(segment) = &query.segment {
+        analytics::known_segment(app.config, segment)?;
+    }
     let channel = configured_channel(app.config, query.channel.clone())?;
     let serve = serve_context(app, request, channel, query.campaign.clone());
 

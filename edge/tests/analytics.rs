@@ -109,6 +109,10 @@ fn record_fixture(edge: &Edge, context: &str) -> ([String; 3], String) {
     let [a, b, c] = [0, 1, 2].map(|i| alice_1.assets[i].clone());
     let mut forged = event(&anonymous, "click", &a, d1, None);
     forged["request_id"] = json!("never-issued");
+    let mut forged_gallery = event(&anonymous, "click", &a, d1, None);
+    forged_gallery["asset_id"] = Value::Null;
+    forged_gallery["gallery_id"] = json!("G0000art00000006");
+    forged_gallery["placement"] = json!("invented-placement");
 
     let events = vec![
         event(&alice_1, "impression", &a, d1, None),
@@ -125,6 +129,9 @@ fn record_fixture(edge: &Edge, context: &str) -> ([String; 3], String) {
         event(&anonymous, "impression", &a, d1, None),
         event(&anonymous, "impression", &b, d1, None),
         event(&anonymous, "click", &b, d1, None),
+        // A replay of the same click, and a gallery click under a placement the response did not have.
+        event(&anonymous, "click", &b, d1, None),
+        forged_gallery,
         forged,
     ];
     let response = edge.post_json("/v1/events", &json!({"events": events}));
@@ -153,7 +160,7 @@ fn figures_match_hand_computation() {
 
     let report = refresh(&edge);
     assert_eq!(report["days"], json!(["2026-12-02", "2026-12-03"]));
-    assert_eq!(report["events"], 14, "the click with a made-up request id is not counted");
+    assert_eq!(report["events"], 14, "replays and events that match no served response are not counted");
     assert_eq!(report["visitors"], 2);
 
     // Totals: 8 impressions, 4 clicks, 2 dwell events of 4 s and 2 s.
@@ -215,7 +222,7 @@ fn figures_match_hand_computation() {
     assert!(link.contains("after=10"), "{link}");
     assert!(link.contains("format=ndjson"), "{link}");
     let rest = read(&edge, "/v1/analytics/events?from=2026-12-01&to=2026-12-04&after=10");
-    assert_eq!(rest["events"].as_array().map(Vec::len), Some(5));
+    assert_eq!(rest["events"].as_array().map(Vec::len), Some(7));
     let exported: Vec<Value> =
         String::from_utf8_lossy(&first.body).lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
     assert_eq!(exported[0]["request_id"], alice_request_id.as_str());
@@ -223,8 +230,9 @@ fn figures_match_hand_computation() {
     assert_eq!(exported[0]["segment"], "repeat");
     assert_eq!(exported[0]["experiment"], "exp-1");
     assert_eq!(rest["events"][3]["segment"], "anonymous");
-    assert_eq!(rest["events"][4]["request_id"], "never-issued");
-    assert_eq!(rest["events"][4]["verified"], false, "exported, flagged, and left out of the figures");
+    assert_eq!(rest["events"][5]["verified"], false, "a gallery event under another placement is flagged");
+    assert_eq!(rest["events"][6]["request_id"], "never-issued");
+    assert_eq!(rest["events"][6]["verified"], false, "exported, flagged, and left out of the figures");
 
     // Segments: sizes, keywords the members clicked, members export.
     let segments = read(&edge, "/v1/analytics/segments");
@@ -326,12 +334,15 @@ fn proposals_are_cleared_for_channel() {
     let fading = page.assets.iter().find(|id| **id != rising).expect("a second asset").clone();
 
     // `rising` gets 6 clicks in the last 7 days and none before; `fading` 2 clicks before them.
+    // Each click comes from its own page view, because a request counts one click per asset.
     let mut events = Vec::new();
     for day in 0..6 {
-        events.push(event(&page, "click", &rising, &format!("2026-12-0{}T09:00:00Z", day % 4 + 1), None));
+        let visit = view(&edge, context, "article-related", None, &format!("p-rise-{day}"), 12);
+        events.push(event(&visit, "click", &rising, &format!("2026-12-0{}T09:00:00Z", day % 4 + 1), None));
     }
     for day in 0..2 {
-        events.push(event(&page, "click", &fading, &format!("2026-11-2{}T09:00:00Z", day + 1), None));
+        let visit = view(&edge, context, "article-related", None, &format!("p-fade-{day}"), 12);
+        events.push(event(&visit, "click", &fading, &format!("2026-11-2{}T09:00:00Z", day + 1), None));
     }
     assert_eq!(edge.post_json("/v1/events", &json!({"events": events})).status, 202);
     refresh(&edge);

@@ -72,7 +72,7 @@ fn every_response_records_what_it_served() {
     let (standin, edge) = synced_edge();
     let context = &allowed_assets(standin, &edge, 1)[0];
 
-    let plain = recommend(&edge, &format!("context=asset:{context}&count=5&placement=main&segment=night-owls"));
+    let plain = recommend(&edge, &format!("context=asset:{context}&count=5&placement=main&segment=loyal"));
     let first_widget = recommend(&edge, &format!("context=asset:{context}&count=5&page=view-1&placement=top"));
     let second_widget = recommend(&edge, &format!("context=asset:{context}&count=5&page=view-1&placement=bottom"));
 
@@ -81,7 +81,7 @@ fn every_response_records_what_it_served() {
     assert_eq!(row.placement, "main");
     assert_eq!(row.context, format!("asset:{context}"));
     assert_eq!(row.page_id, None);
-    assert_eq!(row.segment.as_deref(), Some("night-owls"));
+    assert_eq!(row.segment.as_deref(), Some("loyal"));
     assert_eq!(row.variant, None);
     assert_eq!(row.engine, "embedded");
     for widget in [&first_widget, &second_widget] {
@@ -136,6 +136,13 @@ fn co_views_count_only_served_clicks() {
             (served[3].as_str(), &json!(true)),
         ]
     );
+
+    // Replays of the verified click, in one batch and in a later one, add no co-view.
+    let replay =
+        json!({"events": [click(&request_id, &context, &served[0]), click(&request_id, &context, &served[0])]});
+    assert_eq!(edge.post_json("/v1/events", &replay).status, 202);
+    assert_eq!(edge.post_json("/v1/events", &replay).status, 202);
+    assert_eq!(co_view_clicks(&edge, &context, &served[0]), 1, "one click per request and asset");
 }
 
 #[test]

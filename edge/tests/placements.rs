@@ -10,7 +10,7 @@ use loci_edge::db::{Database, Statement};
 use loci_edge::error::ApiError;
 use loci_shared::time::Millis;
 use serde_json::{json, Value};
-use support::{config_with, ids, recommend, start_standin, test_now, Edge, ORG_ID};
+use support::{config_with, ids, post_served_events, recommend, start_standin, test_now, Edge, ORG_ID};
 
 const LIMIT: usize = 1500;
 
@@ -102,7 +102,7 @@ fn cold_start_chain_follows_the_placement() {
     strip_terms(&edge, new_asset);
     let popular = &assets[1..4];
     let events: Vec<Value> = popular.iter().map(|id| click(id, test_now() - 1000)).collect();
-    assert_eq!(edge.post_json("/v1/events", &json!({"events": events})).status, 202);
+    assert_eq!(post_served_events(&edge, &events).status, 202);
 
     let default = recommend(&edge, &format!("context=asset:{new_asset}"));
     let bare = recommend(&edge, &format!("context=asset:{new_asset}&placement=bare"));
@@ -145,7 +145,7 @@ fn popularity_weight_reorders_related_assets() {
     let related = ids(&recommend(&edge, &format!("context=asset:{context}&count=8")));
     let favourite = related.last().expect("a related asset").clone();
     let events: Vec<Value> = (0..3).map(|i| click(&favourite, test_now() - 1000 - i)).collect();
-    assert_eq!(edge.post_json("/v1/events", &json!({"events": events})).status, 202);
+    assert_eq!(post_served_events(&edge, &events).status, 202);
 
     let by_popularity = recommend(&edge, &format!("context=asset:{context}&count=8&placement=by-popularity"));
     let default = recommend(&edge, &format!("context=asset:{context}&count=8"));
@@ -199,14 +199,12 @@ fn popular_in_segment_reads_the_segment_list() {
     let allowed = media_with_status(standin, &edge, 200, 4);
     let denied = media_with_status(standin, &edge, 404, 1);
     let (context, first, second) = (&allowed[0], &allowed[1], &allowed[2]);
-    store_segment(&edge, "night-owls", &[(first, 5.0), (&denied[0], 4.0), (second, 3.0)]);
-    store_segment(&edge, "early-birds", &[(&allowed[3], 9.0)]);
-    assign_segment(&edge, "visitor-7", "night-owls");
+    store_segment(&edge, "loyal", &[(first, 5.0), (&denied[0], 4.0), (second, 3.0)]);
+    store_segment(&edge, "engaged", &[(&allowed[3], 9.0)]);
+    assign_segment(&edge, "visitor-7", "loyal");
 
-    let by_parameter = recommend(
-        &edge,
-        &format!("context=asset:{context}&scenario=popular_in_segment&segment=night-owls&placement=bare"),
-    );
+    let by_parameter =
+        recommend(&edge, &format!("context=asset:{context}&scenario=popular_in_segment&segment=loyal&placement=bare"));
     let by_visitor = recommend(
         &edge,
         &format!("context=asset:{context}&scenario=popular_in_segment&visitor=visitor-7&placement=bare"),
@@ -214,18 +212,18 @@ fn popular_in_segment_reads_the_segment_list() {
     let parameter_wins = recommend(
         &edge,
         &format!(
-            "context=asset:{context}&scenario=popular_in_segment&visitor=visitor-7&segment=early-birds&placement=bare"
+            "context=asset:{context}&scenario=popular_in_segment&visitor=visitor-7&segment=engaged&placement=bare"
         ),
     );
     let unknown =
-        recommend(&edge, &format!("context=asset:{context}&scenario=popular_in_segment&segment=nobody&placement=bare"));
+        recommend(&edge, &format!("context=asset:{context}&scenario=popular_in_segment&segment=lapsed&placement=bare"));
 
     assert_eq!(ids(&by_parameter), vec![first.clone(), second.clone()], "the denied asset is filtered out");
     assert_eq!(by_parameter["assets"][0]["reason"]["text"], json!("Popular with readers like you"));
-    assert_eq!(by_parameter["segment"], json!("night-owls"));
+    assert_eq!(by_parameter["segment"], json!("loyal"));
     assert!(by_parameter["filtered"].as_object().is_some_and(|counts| !counts.is_empty()), "{by_parameter}");
     assert_eq!(ids(&by_visitor), ids(&by_parameter));
-    assert_eq!(by_visitor["segment"], json!("night-owls"));
+    assert_eq!(by_visitor["segment"], json!("loyal"));
     assert_eq!(ids(&parameter_wins), vec![allowed[3].clone()]);
     assert_eq!(ids(&unknown), Vec::<String>::new());
 }
@@ -236,15 +234,15 @@ fn cold_start_uses_the_visitors_segment_before_popular() {
     let allowed = media_with_status(standin, &edge, 200, 5);
     let new_asset = &allowed[0];
     strip_terms(&edge, new_asset);
-    store_segment(&edge, "night-owls", &[(&allowed[1], 2.0), (&allowed[2], 1.0)]);
-    assign_segment(&edge, "visitor-7", "night-owls");
-    assert_eq!(edge.post_json("/v1/events", &json!({"events": [click(&allowed[3], test_now() - 1000)]})).status, 202);
+    store_segment(&edge, "loyal", &[(&allowed[1], 2.0), (&allowed[2], 1.0)]);
+    assign_segment(&edge, "visitor-7", "loyal");
+    assert_eq!(post_served_events(&edge, &[click(&allowed[3], test_now() - 1000)]).status, 202);
 
     let body = recommend(&edge, &format!("context=asset:{new_asset}&visitor=visitor-7"));
     let anonymous = recommend(&edge, &format!("context=asset:{new_asset}"));
 
     assert_eq!(ids(&body), vec![allowed[1].clone(), allowed[2].clone(), allowed[3].clone()], "{body}");
-    assert_eq!(body["segment"], json!("night-owls"));
+    assert_eq!(body["segment"], json!("loyal"));
     assert_eq!(ids(&anonymous), vec![allowed[3].clone()]);
     assert_eq!(anonymous["segment"], Value::Null);
 }

@@ -6,7 +6,7 @@ mod support;
 use loci_edge::db::{Database, Statement};
 use loci_shared::time::Millis;
 use serde_json::{json, Value};
-use support::{ids, recommend, start_standin, test_now, Edge, ORG_ID};
+use support::{ids, post_served_events, recommend, start_standin, test_now, Edge, ORG_ID};
 
 const LIMIT: usize = 1500;
 const DAY: Millis = 86_400_000;
@@ -54,7 +54,7 @@ fn trending_and_popular_rank_recorded_engagement() {
     ];
     events.push(event("click", old, now - 6 * DAY, None));
     events.extend((0..10).map(|i| event("impression", seen, now - 1000 - i, None)));
-    assert_eq!(edge.post_json("/v1/events", &json!({"events": events})).status, 202);
+    assert_eq!(post_served_events(&edge, &events).status, 202);
 
     let trending = recommend(&edge, &format!("context=asset:{context}&scenario=trending&window=7&count=8"));
     let popular = recommend(&edge, &format!("context=asset:{context}&scenario=popular&window=7&count=8"));
@@ -77,7 +77,7 @@ fn trending_filters_by_keyword() {
     let other_keywords = edge.get(&format!("/v1/assets/{}", assets[2])).json_body()["keywords"].clone();
     let events =
         vec![event("click", &assets[1], test_now() - 1000, None), event("click", &assets[2], test_now() - 1000, None)];
-    assert_eq!(edge.post_json("/v1/events", &json!({"events": events})).status, 202);
+    assert_eq!(post_served_events(&edge, &events).status, 202);
 
     let body = recommend(
         &edge,
@@ -99,7 +99,7 @@ fn recently_viewed_lists_the_visitors_clicks_newest_first() {
         event("click", &assets[2], now - 1000, Some("visitor-1")),
         event("click", &assets[0], now - 500, Some("visitor-2")),
     ];
-    assert_eq!(edge.post_json("/v1/events", &json!({"events": events})).status, 202);
+    assert_eq!(post_served_events(&edge, &events).status, 202);
 
     let body = recommend(&edge, &format!("context=asset:{}&scenario=recently_viewed&visitor=visitor-1", assets[0]));
     let without_visitor =
@@ -127,7 +127,7 @@ fn new_asset_without_terms_gets_popular_assets() {
     let empty = ids(&recommend(&edge, &format!("context=asset:{new_asset}&count=8")));
     let popular: Vec<String> = candidates[1..6].to_vec();
     let events: Vec<Value> = popular.iter().map(|id| event("click", id, test_now() - 1000, None)).collect();
-    assert_eq!(edge.post_json("/v1/events", &json!({"events": events})).status, 202);
+    assert_eq!(post_served_events(&edge, &events).status, 202);
 
     let body = recommend(&edge, &format!("context=asset:{new_asset}&count=8"));
 

@@ -94,7 +94,7 @@ fn asset_recommendations_are_approved_for_the_channel_at_the_source() {
 fn click_makes_the_clicked_asset_lead_next_time() {
     let (standin, edge) = synced_edge();
     let context = web_cleared_asset(standin);
-    let first = recommend(&edge, &format!("context=asset:{context}&count=8"));
+    let first = recommend(&edge, &format!("context=asset:{context}&count=8&placement=article-related"));
     let clicked = asset_ids(&first).last().expect("a recommendation").clone();
 
     let click = json!({"events": [{

@@ -16,6 +16,7 @@ use super::segments::{self, SegmentSummary, ANONYMOUS_SEGMENT, OTHER_SEGMENT};
 use crate::catalog;
 use crate::config::Config;
 use crate::db::{query_as, query_optional, Database, DbError, Statement};
+use crate::events::counted;
 
 /// What a run did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,7 +49,8 @@ fn day_statements(day_start: Millis, generation: Option<i64>) -> Vec<Statement> 
     let from = "FROM events e LEFT JOIN visitor_segments vs ON vs.visitor_id = e.visitor_id";
     // Events whose asset the named response never served (`verified = 0`) are stored and
     // exported, but not counted: they come from a client that made them up or mixed up its ids.
-    let window = "e.occurred_at >= ?2 AND e.occurred_at < ?3 AND e.verified IS NOT 0";
+    // Repeats of an event for the same request and item count once.
+    let window = counted("e", "occurred_at >= ?2 AND occurred_at < ?3");
     let insert = "INSERT INTO engagement_daily (dimension, day, key, placement, segment, impressions, clicks, dwell_events, dwell_ms)";
     let params = || vec![day.clone().into(), day_start.into(), (day_start + MS_PER_DAY).into()];
 
@@ -139,10 +141,12 @@ async fn variant_statements(
         let units: Vec<UnitCounts> = query_as(
             db,
             Statement::new(
-                "SELECT visitor_id, page_id, sum(kind = 'impression') AS impressions, sum(kind = 'click') AS clicks, \
-                 sum(kind = 'dwell') AS dwell_events, sum(CASE WHEN kind = 'dwell' THEN dwell_ms ELSE 0 END) AS dwell_ms \
-                 FROM events WHERE placement = ?1 AND occurred_at >= ?2 AND occurred_at < ?3 AND verified IS NOT 0 \
-                 GROUP BY visitor_id, page_id",
+                format!(
+                    "SELECT visitor_id, page_id, sum(kind = 'impression') AS impressions, sum(kind = 'click') AS clicks, \
+                     sum(kind = 'dwell') AS dwell_events, sum(CASE WHEN kind = 'dwell' THEN dwell_ms ELSE 0 END) AS dwell_ms \
+                     FROM events e WHERE {} GROUP BY visitor_id, page_id",
+                    counted("e", "placement = ?1 AND occurred_at >= ?2 AND occurred_at < ?3")
+                ),
                 vec![experiment.placement.clone().into(), from.into(), until.into()],
             ),
         )
@@ -257,9 +261,11 @@ pub async fn refresh(db: &impl Database, config: &Config, now: Millis, full: boo
     let events = query_optional::<Count>(
         db,
         Statement::new(
-            "SELECT count(*) AS events FROM events WHERE occurred_at >= ?1 AND verified IS NOT 0 \
-             AND date(occurred_at / 1000, 'unixepoch') IN \
-             (SELECT value FROM json_each(?2))",
+            format!(
+                "SELECT count(*) AS events FROM events e WHERE {} \
+                 AND date(occurred_at / 1000, 'unixepoch') IN (SELECT value FROM json_each(?2))",
+                counted("e", "occurred_at >= ?1")
+            ),
             vec![first_day.into(), Value::from(recomputed.clone()).to_string().into()],
         ),
     )

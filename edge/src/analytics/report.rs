@@ -142,7 +142,8 @@ pub async fn engagement(
     let order = match sort {
         "impressions" => "impressions DESC",
         // Additive smoothing keeps a key with one impression and one click from leading.
-        "ctr" => "(clicks + 1.0) / (impressions + 20.0) DESC",
+        // The sums are spelled out: inside an expression, `clicks` would name the table's column.
+        "ctr" => "(sum(clicks) + 1.0) / (sum(impressions) + 20.0) DESC",
         "dwell" => "dwell_ms DESC",
         _ => "clicks DESC",
     };
@@ -227,7 +228,7 @@ fn next_link(path: &str, params: &Params, names: &[&str], after: &str) -> String
     format!("<{path}?{encoded}>; rel=\"next\"")
 }
 
-/// `GET /v1/analytics/events`: the raw events in a date range, oldest first, each attributed
+/// `GET /v1/analytics/events`: the raw events in a date range, in storage order (event id), each attributed
 /// to the recommendation response that showed the item (`request_id`, placement, position)
 /// and to the visitor's segment and experiment variant. Paged by event id with `after`.
 pub async fn events_export(

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use crate::config::ConfigError;
 use crate::db::{query_as, Database, DbError, Statement};
+use crate::events::counted;
 
 /// The segment of visitors that no rule matched.
 pub const OTHER_SEGMENT: &str = "other";
@@ -184,12 +185,14 @@ async fn visitor_behaviour(
     let mut visitors: Vec<VisitorBehaviour> = query_as(
         db,
         Statement::new(
-            "SELECT visitor_id, sum(kind = 'click') AS clicks, sum(kind = 'impression') AS impressions, \
-             sum(CASE WHEN kind = 'dwell' THEN dwell_ms ELSE 0 END) AS dwell_ms, sum(kind = 'dwell') AS dwell_events, \
-             count(DISTINCT occurred_at / 86400000) AS active_days, min(occurred_at) AS first_seen_at, \
-             max(occurred_at) AS last_seen_at \
-             FROM events WHERE visitor_id IS NOT NULL AND occurred_at >= ?1 AND verified IS NOT 0 \
-             GROUP BY visitor_id ORDER BY visitor_id",
+            format!(
+                "SELECT visitor_id, sum(kind = 'click') AS clicks, sum(kind = 'impression') AS impressions, \
+                 sum(CASE WHEN kind = 'dwell' THEN dwell_ms ELSE 0 END) AS dwell_ms, sum(kind = 'dwell') AS dwell_events, \
+                 count(DISTINCT occurred_at / 86400000) AS active_days, min(occurred_at) AS first_seen_at, \
+                 max(occurred_at) AS last_seen_at \
+                 FROM events e WHERE {} GROUP BY visitor_id ORDER BY visitor_id",
+                counted("e", "visitor_id IS NOT NULL AND occurred_at >= ?1")
+            ),
             vec![since.into()],
         ),
     )
@@ -205,10 +208,12 @@ async fn visitor_behaviour(
     let keyword_rows: Vec<KeywordClicks> = query_as(
         db,
         Statement::new(
-            "SELECT e.visitor_id, k.value AS keyword, count(*) AS clicks \
-             FROM events e JOIN assets a ON a.generation = ?2 AND a.id = e.asset_id, json_each(a.keywords) k \
-             WHERE e.kind = 'click' AND e.visitor_id IS NOT NULL AND e.occurred_at >= ?1 AND e.verified IS NOT 0 \
-             GROUP BY e.visitor_id, k.value",
+            format!(
+                "SELECT e.visitor_id, k.value AS keyword, count(*) AS clicks \
+                 FROM events e JOIN assets a ON a.generation = ?2 AND a.id = e.asset_id, json_each(a.keywords) k \
+                 WHERE {} GROUP BY e.visitor_id, k.value",
+                counted("e", "kind = 'click' AND visitor_id IS NOT NULL AND occurred_at >= ?1")
+            ),
             vec![since.into(), generation.into()],
         ),
     )
@@ -283,16 +288,19 @@ pub async fn refresh(
     statements.push(Statement::new("DELETE FROM segment_popularity", vec![]));
     // Clicks decay hyperbolically with a one-week half-life, so a segment's recent favourites lead.
     statements.push(Statement::new(
-        "INSERT INTO segment_popularity (segment, asset_id, score) \
+        format!(
+            "INSERT INTO segment_popularity (segment, asset_id, score) \
          SELECT segment, asset_id, score FROM ( \
            SELECT vs.segment AS segment, e.asset_id AS asset_id, \
                   sum(1.0 / (1.0 + (?1 - e.occurred_at) / 604800000.0)) AS score, \
                   row_number() OVER (PARTITION BY vs.segment \
                       ORDER BY sum(1.0 / (1.0 + (?1 - e.occurred_at) / 604800000.0)) DESC, e.asset_id) AS rank \
            FROM events e JOIN visitor_segments vs ON vs.visitor_id = e.visitor_id \
-           WHERE e.kind = 'click' AND e.asset_id IS NOT NULL AND e.occurred_at >= ?2 AND e.verified IS NOT 0 \
+           WHERE {} \
            GROUP BY vs.segment, e.asset_id) \
          WHERE rank <= 200",
+            counted("e", "kind = 'click' AND asset_id IS NOT NULL AND occurred_at >= ?2")
+        ),
         vec![now.into(), since.into()],
     ));
     db.batch(statements).await?;

@@ -49,11 +49,14 @@ pub(super) async fn engagement_ranked(
     let rows: Vec<DailyEngagement> = query_as(
         db,
         Statement::new(
-            "SELECT asset_id, occurred_at / 86400000 AS day, \
-             SUM(kind = 'click') AS clicks, SUM(kind = 'impression') AS impressions FROM events \
-             WHERE occurred_at >= ?1 AND occurred_at <= ?2 AND asset_id IS NOT NULL \
-             AND (?4 IS NULL OR asset_id IN (SELECT asset_id FROM asset_terms WHERE generation = ?3 AND term = ?4)) \
-             GROUP BY asset_id, day",
+            format!(
+                "SELECT asset_id, occurred_at / 86400000 AS day, \
+                 SUM(kind = 'click') AS clicks, SUM(kind = 'impression') AS impressions FROM events e \
+                 WHERE {} \
+                 AND (?4 IS NULL OR asset_id IN (SELECT asset_id FROM asset_terms WHERE generation = ?3 AND term = ?4)) \
+                 GROUP BY asset_id, day",
+                crate::events::counted("e", "occurred_at >= ?1 AND occurred_at <= ?2 AND asset_id IS NOT NULL")
+            ),
             vec![(now - i64::from(window_days) * MS_PER_DAY).into(), now.into(), generation.into(), term.into()],
         ),
     )

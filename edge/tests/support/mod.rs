@@ -322,3 +322,37 @@ pub fn allowed_assets(standin: SocketAddr, edge: &Edge, count: usize) -> Vec<Str
         .take(count)
         .collect()
 }
+
+/// Posts events as if each came from its own earlier response that served its asset: every
+/// event gets a new request id, recorded in `served_requests` with the event's context and
+/// placement. Tests use it to seed engagement (many clicks on one asset) that the worker
+/// counts, since it counts one click per request and asset and only for served responses.
+pub fn post_served_events(edge: &Edge, events: &[Value]) -> ApiResponse {
+    use loci_edge::db::{Database, Statement};
+
+    static NEXT_REQUEST: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    let mut served = Vec::new();
+    let mut rewritten = Vec::new();
+    for event in events {
+        let number = NEXT_REQUEST.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let request_id = format!("served-{number}");
+        let mut event = event.clone();
+        event["request_id"] = Value::from(request_id.clone());
+        let assets: Vec<Value> = event["asset_id"].as_str().map(Value::from).into_iter().collect();
+        served.push(serde_json::json!([
+            request_id,
+            event["context"],
+            event["placement"],
+            Value::from(assets).to_string()
+        ]));
+        rewritten.push(event);
+    }
+    futures_executor::block_on(edge.db.batch(vec![Statement::new(
+        "INSERT OR REPLACE INTO served_requests (request_id, served_at, placement, context, engine, asset_ids) \
+         SELECT value ->> '$[0]', ?1, value ->> '$[2]', value ->> '$[1]', 'embedded', value ->> '$[3]' FROM json_each(?2)",
+        vec![edge.now.into(), Value::from(served).to_string().into()],
+    )]))
+    .expect("served lists are stored");
+    edge.post_json("/v1/events", &serde_json::json!({ "events": rewritten }))
+}
