@@ -127,7 +127,7 @@ pub enum Visibility {
 pub struct Rights {
     /// Channels the asset is approved for; an empty known set approves none.
     pub channels: Field<BTreeSet<Channel>>,
-    /// Campaigns the asset is approved for; absent means any campaign.
+    /// Campaigns the asset is approved for, and only for; absent means any use.
     pub campaigns: Field<BTreeSet<String>>,
     /// The instant the licence starts; absent means no start limit.
     pub licence_start: Field<Millis>,

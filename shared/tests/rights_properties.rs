@@ -92,6 +92,7 @@ fn plainly_allowed(rights: &Rights, context: &ServeContext, policy: &RightsPolic
     let campaign_ok = match (&rights.campaigns, &context.campaign) {
         (Field::Unknown(_), _) => false,
         (Field::Known(set), Some(campaign)) => set.contains(campaign),
+        (Field::Known(set), None) => set.is_empty(),
         _ => true,
     };
     let start_ok = match rights.licence_start {

@@ -17,7 +17,8 @@ pub enum DenyRule {
     ChannelNotApproved,
     /// The campaign list could not be read.
     CampaignsUnknown,
-    /// The requested campaign is not among the approved ones.
+    /// The asset is approved for named campaigns only, and the request names another one or
+    /// none.
     CampaignNotApproved,
     /// A licence date could not be read.
     LicenceDatesUnknown,
@@ -97,7 +98,8 @@ pub struct RightsPolicy {
 pub enum Check {
     /// The channel is approved.
     Channel,
-    /// The campaign, when named, is approved.
+    /// The request's campaign is approved; an asset approved for named campaigns only needs
+    /// the request to name one of them.
     Campaign,
     /// The instant is inside the licence period.
     LicencePeriod,
@@ -156,6 +158,7 @@ impl RightsPolicy {
                 (Field::Known(campaigns), Some(campaign)) if !campaigns.contains(campaign) => {
                     Err(DenyRule::CampaignNotApproved)
                 }
+                (Field::Known(campaigns), None) if !campaigns.is_empty() => Err(DenyRule::CampaignNotApproved),
                 _ => Ok(()),
             },
             Check::LicencePeriod => {
@@ -337,6 +340,19 @@ mod tests {
         assert_eq!(policy.evaluate(&rights, &in_gb), Decision::Allowed);
         let in_fr = ServeContext { country: Some("FR".to_owned()), ..web_at(0) };
         assert_eq!(policy.evaluate(&rights, &in_fr), Decision::Denied(DenyRule::TerritoryNotApproved));
+    }
+
+    #[test]
+    fn campaign_only_assets_need_their_campaign() {
+        let rights =
+            Rights { campaigns: Field::Known(["spring".to_owned()].into_iter().collect()), ..approved_for_web() };
+        let policy = RightsPolicy::default();
+        let spring = ServeContext { campaign: Some("spring".to_owned()), ..web_at(0) };
+        let autumn = ServeContext { campaign: Some("autumn".to_owned()), ..web_at(0) };
+
+        assert_eq!(policy.evaluate(&rights, &spring), Decision::Allowed);
+        assert_eq!(policy.evaluate(&rights, &autumn), Decision::Denied(DenyRule::CampaignNotApproved));
+        assert_eq!(policy.evaluate(&rights, &web_at(0)), Decision::Denied(DenyRule::CampaignNotApproved));
     }
 
     #[test]
