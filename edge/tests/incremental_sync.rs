@@ -236,3 +236,18 @@ fn overlapping_step_leaves_a_leased_run_alone() {
     assert_eq!(finished.state, "succeeded");
     assert_eq!(finished.counts.assets, LIMIT as i64, "nothing counted twice");
 }
+
+#[test]
+fn full_run_replaces_incremental_once_a_day() {
+    let standin = start_standin(LIMIT);
+    let mut edge = Edge::new(standin);
+    assert_eq!(edge.sync_to_end().mode, "full");
+    assert_eq!(edge.sync_to_end().mode, "incremental", "the next run is incremental");
+
+    edge.now += loci_edge::sync::FULL_SYNC_INTERVAL;
+    let status = edge.sync_to_end();
+
+    assert_eq!(status.state, "succeeded");
+    assert_eq!(status.mode, "full", "a day after the last full run, the next run is full");
+    assert_eq!(edge.sync_to_end().mode, "incremental");
+}
