@@ -681,7 +681,7 @@ export function formatSummary(summary) {
     `[simulated] visitors: ${summary.visitors} (${summary.consenting_visitors} with a visitor id, ${summary.returning_visitors} returning); sessions: ${summary.sessions}; page views: ${summary.page_views}`,
     `[simulated] requests: ${summary.requests.recommendations} recommendations, ${summary.requests.assets} asset cards, ${summary.requests.event_batches} event batches`,
     `[simulated] events: ${summary.events.impression} impressions, ${summary.events.click} clicks, ${summary.events.dwell} dwell (${summary.events.total} in all)`,
-    `[simulated] rising themes: ${summary.themes.join(', ') || 'none'}; took ${(summary.duration_ms / 1000).toFixed(1)} s`,
+    `[simulated] rising themes: ${summary.themes.map((theme) => JSON.stringify(theme)).join(', ') || 'none'}; took ${(summary.duration_ms / 1000).toFixed(1)} s`,
   ].join('\n');
 }
 
