@@ -31,7 +31,7 @@ pub enum ApiError {
         limit: usize,
     },
     /// The context of a recommendation request is not in the catalog.
-    #[error("no {} `{}` is in the catalog; check the id in the embed code", context_kind(.0), context_id(.0))]
+    #[error("{} `{}` is not in the catalog or not public; check the id in the embed code", context_kind(.0), context_id(.0))]
     ContextNotFound(ContextRef),
     /// An asset is unknown, or its rights do not allow the channel.
     #[error("asset `{0}` is not available on channel `{1}`")]
