@@ -29,7 +29,7 @@ use loci_shared::api::remote::CandidatesRequest;
 use loci_shared::api::{
     ContextRef, Reason, ReasonCode, RecommendationQuery, RecommendationResponse, RecommendedAsset, RecommendedGallery,
 };
-use loci_shared::api::{Scenario, MAX_CURSOR};
+use loci_shared::api::{Scenario, MAX_COUNT, MAX_CURSOR};
 use loci_shared::ids::{GalleryId, MediaId};
 use loci_shared::rank::{Blend, Diversifier, DiversityCaps, Signals};
 use loci_shared::rights::{RightsFilter, ServeContext};
@@ -60,6 +60,18 @@ const GALLERY_MEMBERS: i64 = 200;
 const RIGHTS_CHUNK: usize = 60;
 /// Width of grid images, in pixels.
 pub const GRID_IMAGE_WIDTH: u32 = 600;
+
+/// Length of the longest recommendation list, in candidates before the rights filter. No
+/// page starts after [`MAX_CURSOR`], so a deeper candidate is never served. The cap also
+/// bounds the rows one request reads for a deep page.
+const MAX_LIST_CANDIDATES: usize = MAX_CURSOR;
+/// Page size the cold-start chain fills for: it appends sources while the ranked list is
+/// shorter than three such pages. It is the largest `count`, not the request's, so one set of
+/// inputs has one list and pages of any size cut the same list.
+const FILL_PAGE_SIZE: usize = MAX_COUNT;
+/// Candidates asked of the remote service: five pages of the largest size, whatever the
+/// request's `count`, for the same reason.
+const REMOTE_CANDIDATES: usize = MAX_COUNT * 5;
 
 /// Relative weight of each term kind in content similarity.
 fn term_kind_weight(term: &str) -> f64 {
@@ -351,7 +363,8 @@ struct OrderedPrefix {
 }
 
 /// Walks the ranked list, keeping candidates whose rights the filter admits, and diversifies
-/// them until `wanted` pass the caps or the list ends.
+/// them until `wanted` pass the caps or the list ends. When the ranked candidates run out
+/// first, the fill plan runs and its candidates follow them.
 ///
 /// The result is the first `wanted` items of the diversified whole list, whatever `wanted`
 /// is (see [`Diversifier`]), so pages cut from it at different depths never overlap or skip
@@ -361,11 +374,38 @@ async fn diversified_prefix(
     generation: i64,
     filter: &mut RightsFilter<'_>,
     ranked: Vec<Candidate>,
+    fill: Option<&FillPlan>,
     wanted: usize,
     caps: DiversityCaps,
 ) -> Result<OrderedPrefix, ApiError> {
     let mut diversifier = Diversifier::new(caps);
-    for chunk in ranked.chunks(RIGHTS_CHUNK) {
+    if admit_until(db, generation, filter, &mut diversifier, &ranked, wanted).await? {
+        return Ok(passed_prefix(diversifier, wanted));
+    }
+
+    if let Some(plan) = fill {
+        let read = ranked.len();
+        let mut filled = plan.run(db, ranked).await?;
+        filled.truncate(MAX_LIST_CANDIDATES);
+        let appended = filled.get(read..).unwrap_or(&[]);
+        if admit_until(db, generation, filter, &mut diversifier, appended, wanted).await? {
+            return Ok(passed_prefix(diversifier, wanted));
+        }
+    }
+    Ok(OrderedPrefix { items: diversifier.finish(), complete: true })
+}
+
+/// Offers the candidates that the filter admits to the diversifier, in rank order, and
+/// returns whether `wanted` items passed before the candidates ran out.
+async fn admit_until(
+    db: &impl Database,
+    generation: i64,
+    filter: &mut RightsFilter<'_>,
+    diversifier: &mut Diversifier<Chosen, String>,
+    candidates: &[Candidate],
+    wanted: usize,
+) -> Result<bool, ApiError> {
+    for chunk in candidates.chunks(RIGHTS_CHUNK) {
         let ids: Vec<String> = chunk.iter().map(|c| c.id.clone()).collect();
         let mut rows = catalog::load_assets(db, generation, &ids).await?;
         for candidate in chunk {
@@ -376,12 +416,17 @@ async fn diversified_prefix(
             }
         }
         if diversifier.passed_count() >= wanted {
-            let mut items = diversifier.into_passed();
-            items.truncate(wanted);
-            return Ok(OrderedPrefix { items, complete: false });
+            return Ok(true);
         }
     }
-    Ok(OrderedPrefix { items: diversifier.finish(), complete: true })
+    Ok(false)
+}
+
+/// Returns the first `wanted` items that passed the caps, for a list with more to read.
+fn passed_prefix(diversifier: Diversifier<Chosen, String>, wanted: usize) -> OrderedPrefix {
+    let mut items = diversifier.into_passed();
+    items.truncate(wanted);
+    OrderedPrefix { items, complete: false }
 }
 
 fn to_recommended(config: &Config, blend: &Blend, chosen: &Chosen) -> Option<RecommendedAsset> {
@@ -515,6 +560,36 @@ pub struct Recommendations {
 struct Candidates {
     assets: Vec<Candidate>,
     galleries: Vec<(String, ReasonCode)>,
+    /// The cold-start chain that may extend `assets`, if the request has one.
+    fill: Option<FillPlan>,
+}
+
+/// The cold-start chain of one request. It runs only when a page reads past the ranked
+/// candidates, and it appends to them, so running it late leaves the list unchanged.
+struct FillPlan {
+    catalog: ActiveCatalog,
+    now: Millis,
+    chain: Vec<ColdStartSource>,
+    context_asset: Option<String>,
+    /// Whether content candidates are already ranked, so the `content` source is skipped.
+    content_ranked: bool,
+    segment: Option<String>,
+    /// Ids the chain must not add: the request's `exclude` and the context asset.
+    excluded: Vec<String>,
+}
+
+impl FillPlan {
+    /// Appends the chain's candidates to `ranked` (see [`with_cold_start`]).
+    async fn run(&self, db: &impl Database, ranked: Vec<Candidate>) -> Result<Vec<Candidate>, ApiError> {
+        let excluded: Vec<&str> = self.excluded.iter().map(String::as_str).collect();
+        let fill = ColdStart {
+            chain: &self.chain,
+            context_asset: self.context_asset.as_deref(),
+            content_ranked: self.content_ranked,
+            segment: self.segment.as_deref(),
+        };
+        with_cold_start(db, self.catalog, self.now, ranked, FILL_PAGE_SIZE, &excluded, &fill).await
+    }
 }
 
 /// Galleries of the context asset first, then galleries shared by the best candidates.
@@ -545,7 +620,7 @@ async fn remote_candidates(
         placement: query.placement.clone(),
         channel: query.channel.clone(),
         visitor_id: query.visitor_id.clone(),
-        count: query.count * 5,
+        count: REMOTE_CANDIDATES,
         exclude: query.exclude.clone(),
     };
     match remote::fetch_candidates(transport, remote_config, &request).await {
@@ -636,14 +711,16 @@ async fn candidates_for(
                 }
             };
             let galleries = galleries_near(&context, &assets);
-            let fill = ColdStart {
-                chain: &strategy.cold_start,
-                context_asset: Some(asset_id.as_str()),
+            let fill = FillPlan {
+                catalog,
+                now: shaping.now,
+                chain: strategy.cold_start.clone(),
+                context_asset: Some(asset_id.to_string()),
                 content_ranked,
-                segment: shaping.segment,
+                segment: shaping.segment.map(str::to_owned),
+                excluded: excluded.iter().map(|id| (*id).to_owned()).collect(),
             };
-            let assets = with_cold_start(db, catalog, shaping.now, assets, query.count, &excluded, &fill).await?;
-            Ok(Candidates { assets, galleries })
+            Ok(Candidates { assets, galleries, fill: Some(fill) })
         }
         ContextRef::Gallery(gallery_id) => {
             let gallery = catalog::load_gallery(db, generation, gallery_id.as_str()).await?;
@@ -667,15 +744,18 @@ async fn candidates_for(
                     rank(lists, Some(ReasonCode::InThisGallery), &excluded, &blend)
                 }
             };
-            let fill = ColdStart {
-                chain: &strategy.cold_start,
+            let fill = FillPlan {
+                catalog,
+                now: shaping.now,
+                chain: strategy.cold_start.clone(),
                 context_asset: None,
                 content_ranked: true,
-                segment: shaping.segment,
+                segment: shaping.segment.map(str::to_owned),
+                excluded: excluded.iter().map(|id| (*id).to_owned()).collect(),
             };
-            let assets = with_cold_start(db, catalog, shaping.now, assets, query.count, &excluded, &fill).await?;
             let related = co_member_galleries(db, generation, gallery_id.as_str()).await?;
-            Ok(Candidates { assets, galleries: related.into_iter().map(|g| (g, ReasonCode::RelatedGallery)).collect() })
+            let galleries = related.into_iter().map(|g| (g, ReasonCode::RelatedGallery)).collect();
+            Ok(Candidates { assets, galleries, fill: Some(fill) })
         }
     }
 }
@@ -714,6 +794,7 @@ async fn scenario_candidates(
         (None, None) => None,
     };
 
+    let mut fill = None;
     let assets = match query.scenario {
         Scenario::Trending => {
             let ranked = engagement_ranked(db, generation, now, query.window_days, term, true).await?;
@@ -736,9 +817,16 @@ async fn scenario_candidates(
                 .copied()
                 .filter(|source| *source != ColdStartSource::SegmentPopular)
                 .collect();
-            let fill = ColdStart { chain: &chain, context_asset, content_ranked: false, segment: None };
-            let listed = fill::segment_listed(ranked, &excluded);
-            with_cold_start(db, catalog, now, listed, query.count, &excluded, &fill).await?
+            fill = Some(FillPlan {
+                catalog,
+                now,
+                chain,
+                context_asset: context_asset.map(str::to_owned),
+                content_ranked: false,
+                segment: None,
+                excluded: excluded.iter().map(|id| (*id).to_owned()).collect(),
+            });
+            fill::segment_listed(ranked, &excluded)
         }
         Scenario::RecentlyViewed | Scenario::Related => {
             let recent = match &query.visitor_id {
@@ -750,7 +838,7 @@ async fn scenario_candidates(
             listed(ranked, ReasonCode::RecentlyViewed, &[])
         }
     };
-    Ok(Candidates { assets, galleries: Vec::new() })
+    Ok(Candidates { assets, galleries: Vec::new(), fill })
 }
 
 /// Returns the diversity caps of a request: the strategy's, else 3 per creator and gallery
@@ -770,7 +858,8 @@ fn caps_for(strategy: &Strategy, context: &ContextRef) -> DiversityCaps {
 /// channel, campaign, country and instant before anything is returned.
 ///
 /// Pages: the ranked, filtered and diversified list is the same for every page of one set of
-/// inputs, and `cursor` is a position in it. Without a page-view id, a page is the `count`
+/// inputs, whatever each page's `count`, and `cursor` is a position in it. The list contains
+/// at most [`MAX_LIST_CANDIDATES`] assets. Without a page-view id, a page is the `count`
 /// items from the cursor on. With one, items that other requests of the page view claimed are
 /// skipped, and the next cursor points after the last item examined. Pages of one widget
 /// therefore never repeat an item and never skip one that no other widget of the page showed. Clicks,
@@ -798,13 +887,18 @@ pub async fn recommend(
     let (remote, engine) = remote_candidates(transport, config, query).await;
     let mut excluded: Vec<String> = query.exclude.iter().map(ToString::to_string).collect();
     let shaping = Shaping { strategy: &strategy, segment: segment.as_deref(), now: serve.now };
-    let candidates = candidates_for(db, catalog, query, &shaping, remote, &mut excluded).await?;
+    let Candidates { assets: mut ranked, galleries: gallery_candidates, fill } =
+        candidates_for(db, catalog, query, &shaping, remote, &mut excluded).await?;
+    ranked.truncate(MAX_LIST_CANDIDATES);
 
+    // The read depth only sets how far the filter and the diversifier read: the order of what
+    // they pass does not depend on it. Reading three pages past the cursor leaves room for
+    // the items that other widgets of the page view claimed.
     let mut filter = RightsFilter::new(&config.policy, serve);
     let start = query.cursor.unwrap_or(0);
     let caps = caps_for(&strategy, &query.context);
-    let prefix =
-        diversified_prefix(db, generation, &mut filter, candidates.assets, start + query.count * 3, caps).await?;
+    let wanted = start + query.count * 3;
+    let prefix = diversified_prefix(db, generation, &mut filter, ranked, fill.as_ref(), wanted, caps).await?;
     let mut ordered = prefix.items;
     let from_cursor = if start < ordered.len() { ordered.split_off(start) } else { Vec::new() };
     let available = from_cursor.len();
@@ -837,7 +931,7 @@ pub async fn recommend(
     let galleries = if start == 0 {
         let mut seen = HashSet::new();
         let unique: Vec<(String, ReasonCode)> =
-            candidates.galleries.into_iter().filter(|(g, _)| seen.insert(g.clone())).take(30).collect();
+            gallery_candidates.into_iter().filter(|(g, _)| seen.insert(g.clone())).take(30).collect();
         let ids: Vec<String> = unique.iter().map(|(g, _)| g.clone()).collect();
         let rows: HashMap<String, GalleryRow> =
             catalog::load_galleries(db, generation, &ids).await?.into_iter().map(|g| (g.id.clone(), g)).collect();

@@ -179,7 +179,7 @@ impl FromStr for Scenario {
 /// Maximum window for trending and popular lists, in days.
 pub const MAX_WINDOW_DAYS: u32 = 90;
 /// Largest `cursor` a request may give: a position in the ranked list, which the engine
-/// bounds to a few hundred candidates anyway.
+/// bounds to at most 1000 candidates anyway.
 pub const MAX_CURSOR: usize = 1000;
 
 /// A parsed and validated `GET /v1/recommendations` request.
@@ -255,7 +255,7 @@ impl RecommendationQuery {
                 "placement" => placement = validate_token("placement", value)?,
                 "scenario" => scenario = value.parse()?,
                 "segment" => segment = Some(validate_token("segment", value)?),
-                "cursor" => cursor = Some(parse_count("cursor", value, 1, MAX_CURSOR)?),
+                "cursor" => cursor = Some(parse_count("cursor", value, 0, MAX_CURSOR)?),
                 "window" => window_days = parse_count("window", value, 1, MAX_WINDOW_DAYS as usize)? as u32,
                 "keyword" => {
                     let trimmed = value.trim();
