@@ -673,7 +673,6 @@ mod tests {
             (&[("context", "asset:I000000000A00001"), ("collection", "G0000_sI_gnW12n4")], "collection"),
             (&[("context", "asset:I000000000A00001"), ("segment", "art lovers")], "segment"),
             (&[("context", "asset:I000000000A00001"), ("scenario", "popular_in_segment")], "scenario"),
-            (&[("context", "asset:I000000000A00001"), ("cursor", "0")], "cursor"),
             (&[("context", "asset:I000000000A00001"), ("cursor", "1001")], "cursor"),
             (&[("context", "asset:I000000000A00001"), ("cursor", "next")], "cursor"),
         ];

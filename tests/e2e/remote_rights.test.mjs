@@ -61,7 +61,12 @@ test('remote candidates are filtered by rights in the API', async () => {
   assert.equal(answer.status, 200, answer.text);
   assert.equal(answer.json.engine, 'remote');
   const served = answer.json.assets.map((asset) => asset.id);
-  assert.deepEqual([...served].sort(), allowed.slice(1).sort());
+  // The remote service's allowed candidates lead; the cold-start chain may fill the rest.
+  assert.deepEqual(served.slice(0, allowed.length - 1).sort(), allowed.slice(1).sort());
+  for (const id of served) {
+    assert.ok(!restricted.includes(id), `restricted ${id} was served`);
+    assert.deepEqual(await webRightsViolations(id), [], `${id} served`);
+  }
   const removed = Object.values(answer.json.filtered).reduce((sum, count) => sum + count, 0);
   assert.ok(removed >= restricted.length, `filtered ${JSON.stringify(answer.json.filtered)}`);
   assert.ok(candidateRequests >= 1, 'the fake service was asked');

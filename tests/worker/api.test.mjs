@@ -131,7 +131,8 @@ describe('POST /v1/events', () => {
       asset_id: asset.id,
       position,
       context: `asset:${context.id}`,
-      placement: 'article-related',
+      // An event matches its response only under the response's placement.
+      placement: context.response.placement,
       occurred_at: now,
     });
     const events = [event('impression', first, 0), event('click', first, 0)];
