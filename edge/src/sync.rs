@@ -180,8 +180,8 @@ pub enum SyncMode {
 ///
 /// NOTE: an incremental run takes gallery membership from the media it reads again, so a
 /// media item moved between galleries without its own `modified_at` changing keeps its old
-/// memberships until the next full run (at most [`FULL_SYNC_INTERVAL`] later); re-reading the children of galleries whose
-/// `modified_at` changed would close that gap.
+/// memberships until the next full run, at most [`FULL_SYNC_INTERVAL`] later. Re-reading the
+/// children of galleries whose `modified_at` changed would close that gap.
 fn phases(mode: &str) -> &'static [&'static str] {
     match mode {
         "incremental" => &["copy", "galleries", "collections", "media", "prune", "visibility", "finalize"],
@@ -194,7 +194,7 @@ fn next_phase(mode: &str, phase: &str) -> &'static str {
     list.iter().position(|p| *p == phase).and_then(|i| list.get(i + 1)).copied().unwrap_or("finalize")
 }
 
-/// Longest time between two full runs; the next run after it is full, whatever was requested.
+/// Maximum time between two full runs; the next run after it is full, whatever was requested.
 pub const FULL_SYNC_INTERVAL: Millis = 24 * 3_600_000;
 
 async fn start_run(db: &impl Database, now: Millis, requested: SyncMode) -> Result<RunRow, DbError> {
@@ -203,9 +203,9 @@ async fn start_run(db: &impl Database, now: Millis, requested: SyncMode) -> Resu
         modified_at: Option<i64>,
     }
 
-    // A change that leaves a media item's `modified_at` alone (such as a membership or a
-    // rights field PhotoShelter does not date) is invisible to incremental runs, so a full run
-    // replaces the incremental one once the last full run is older than FULL_SYNC_INTERVAL.
+    // Incremental runs miss a change that leaves a media item's `modified_at` alone, such as a
+    // membership or a rights field PhotoShelter does not date. So a full run replaces the
+    // incremental one once the last full run is older than FULL_SYNC_INTERVAL.
     #[derive(Deserialize)]
     struct LastFull {
         finished_at: Option<i64>,
