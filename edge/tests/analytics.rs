@@ -8,7 +8,7 @@ use loci_edge::analytics::experiments::parse_experiments;
 use loci_edge::http::{ApiRequest, ApiResponse, Method};
 use loci_shared::time::{parse_instant, Millis};
 use serde_json::{json, Value};
-use support::{cleared_assets, config_with, start_standin, Edge};
+use support::{cleared_assets, Edge};
 
 const READ_KEY: &str = "reader-key-0123456789";
 const SEGMENTS: &str = r#"[{"id": "repeat", "description": "Seen on two days or more", "min_active_days": 2},
@@ -21,18 +21,14 @@ fn at(text: &str) -> Millis {
 }
 
 fn synced_edge(limit: usize) -> (std::net::SocketAddr, Edge) {
-    let standin = start_standin(limit);
-    let mut edge = Edge::new(standin);
-    edge.config = config_with(
-        &format!("http://{standin}/psapi/v4.0"),
+    support::synced_edge_with(
+        limit,
         &[
             ("READ_KEYS", READ_KEY.to_owned()),
             ("LOCI_SEGMENTS", SEGMENTS.to_owned()),
             ("LOCI_EXPERIMENTS", EXPERIMENTS.to_owned()),
         ],
-    );
-    assert_eq!(edge.sync_to_end().state, "succeeded");
-    (standin, edge)
+    )
 }
 
 fn with_key(edge: &Edge, method: Method, path: &str, key: &str) -> ApiResponse {

@@ -10,16 +10,13 @@ use loci_edge::http::Method;
 use loci_edge::recommend::{forget_old_served_requests, SERVED_RETENTION_DAYS};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use support::{allowed_assets, ids, recommend, start_standin, test_now, Edge};
+use support::{allowed_assets, ids, recommend, test_now, Edge};
 
 const LIMIT: usize = 1500;
 const DAY: i64 = 86_400_000;
 
 fn synced_edge() -> (SocketAddr, Edge) {
-    let standin = start_standin(LIMIT);
-    let edge = Edge::new(standin);
-    assert_eq!(edge.sync_to_end().state, "succeeded");
-    (standin, edge)
+    support::synced_edge_with(LIMIT, &[])
 }
 
 #[derive(Debug, Deserialize)]

@@ -10,7 +10,7 @@ use loci_edge::http::{ApiRequest, Method};
 use loci_edge::neighbours::{compute_step, precomputed, CONTENT, CO_INTERACTION};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use support::{allowed_assets, config_with, ids, recommend, start_standin, test_now, Edge};
+use support::{allowed_assets, ids, recommend, test_now, Edge};
 
 const LIMIT: usize = 1500;
 
@@ -21,11 +21,7 @@ const PLACEMENTS: &str = r#"{
 }"#;
 
 fn synced_edge() -> (SocketAddr, Edge) {
-    let standin = start_standin(LIMIT);
-    let mut edge = Edge::new(standin);
-    edge.config = config_with(&format!("http://{standin}/psapi/v4.0"), &[("LOCI_PLACEMENTS", PLACEMENTS.to_owned())]);
-    assert_eq!(edge.sync_to_end().state, "succeeded");
-    (standin, edge)
+    support::synced_edge_with(LIMIT, &[("LOCI_PLACEMENTS", PLACEMENTS.to_owned())])
 }
 
 fn count_lists(edge: &Edge, kind: &str) -> i64 {
@@ -101,7 +97,7 @@ fn stored_lists_serve_with_sql_fallback() {
 fn co_interaction_relates_co_clicked_assets() {
     let (standin, edge) = synced_edge();
     let contexts = allowed_assets(standin, &edge, 30);
-    // Page A leads to B; another page C leads to B and D. Nobody clicked anything on B's own
+    // Page A leads to B; another page C leads to B and D. No click was recorded on B's own
     // page, so B's co-view list is empty and only co-interaction relates it to A, C and D.
     let (page_a, list_a) = contexts
         .iter()

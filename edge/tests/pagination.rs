@@ -10,18 +10,15 @@ use loci_edge::db::{query_as, Database, SqlValue, Statement};
 use loci_edge::http::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use support::{ids, recommend, start_standin, Edge, ORG_ID};
+use support::{ids, recommend, Edge, ORG_ID};
 
 const LIMIT: usize = 1500;
 
 fn synced_edge() -> (SocketAddr, Edge) {
-    let standin = start_standin(LIMIT);
-    let edge = Edge::new(standin);
-    assert_eq!(edge.sync_to_end().state, "succeeded");
-    (standin, edge)
+    support::synced_edge_with(LIMIT, &[])
 }
 
-/// An allowed asset whose related list contains at least `length` assets.
+/// Returns an allowed asset whose related list contains at least `length` assets.
 fn context_with_long_list(standin: SocketAddr, edge: &Edge, length: usize) -> String {
     let page = support::standin_get(standin, &format!("/media?org_id={ORG_ID}&per_page=100"));
     page["data"]

@@ -10,7 +10,7 @@ use loci_edge::db::{Database, Statement};
 use loci_edge::error::ApiError;
 use loci_shared::time::Millis;
 use serde_json::{json, Value};
-use support::{config_with, ids, post_served_events, recommend, start_standin, test_now, Edge, ORG_ID};
+use support::{ids, post_served_events, recommend, test_now, Edge, ORG_ID};
 
 const LIMIT: usize = 1500;
 
@@ -26,11 +26,7 @@ const PLACEMENTS: &str = r#"{
 }"#;
 
 fn synced_edge() -> (SocketAddr, Edge) {
-    let standin = start_standin(LIMIT);
-    let mut edge = Edge::new(standin);
-    edge.config = config_with(&format!("http://{standin}/psapi/v4.0"), &[("LOCI_PLACEMENTS", PLACEMENTS.to_owned())]);
-    assert_eq!(edge.sync_to_end().state, "succeeded");
-    (standin, edge)
+    support::synced_edge_with(LIMIT, &[("LOCI_PLACEMENTS", PLACEMENTS.to_owned())])
 }
 
 /// The first stand-in media (up to 300) for which the edge's asset endpoint returns

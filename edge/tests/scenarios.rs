@@ -6,16 +6,13 @@ mod support;
 use loci_edge::db::{Database, Statement};
 use loci_shared::time::Millis;
 use serde_json::{json, Value};
-use support::{ids, post_served_events, recommend, start_standin, test_now, Edge, ORG_ID};
+use support::{ids, post_served_events, recommend, test_now, Edge, ORG_ID};
 
 const LIMIT: usize = 1500;
 const DAY: Millis = 86_400_000;
 
 fn synced_edge() -> (std::net::SocketAddr, Edge) {
-    let standin = start_standin(LIMIT);
-    let edge = Edge::new(standin);
-    assert_eq!(edge.sync_to_end().state, "succeeded");
-    (standin, edge)
+    support::synced_edge_with(LIMIT, &[])
 }
 
 /// The first `count` media the stand-in clears for every channel and the edge serves on the

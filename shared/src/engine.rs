@@ -35,6 +35,23 @@ mod neighbours;
 mod popularity;
 mod recommend;
 
+/// Assertions the engine's unit tests share.
+#[cfg(test)]
+mod test_support {
+    /// Score tolerance of the hand-computed expectations.
+    pub const TOLERANCE: f32 = 1e-5;
+
+    /// Asserts that two `(item, score)` lists have the same items in order and scores within
+    /// [`TOLERANCE`].
+    pub fn assert_pairs(actual: &[(u32, f32)], expected: &[(u32, f32)]) {
+        assert_eq!(actual.len(), expected.len(), "{actual:?} vs {expected:?}");
+        for (got, want) in actual.iter().zip(expected) {
+            assert_eq!(got.0, want.0, "{actual:?} vs {expected:?}");
+            assert!((got.1 - want.1).abs() < TOLERANCE, "{actual:?} vs {expected:?}");
+        }
+    }
+}
+
 pub use co_interaction::{CoInteraction, CoInteractionConfig, Similarity};
 pub use content::{ContentConfig, ContentIndex, KindWeights};
 pub use neighbours::Neighbours;

@@ -280,8 +280,8 @@ pub fn config_with_oauth(base_url: &str, refresh_token: &str, client_id: &str, c
     )
 }
 
-/// The first `count` media the stand-in clears for every channel and the edge serves on the
-/// web (some are held only by private galleries).
+/// Returns the first `count` media the stand-in clears for every channel and the edge serves
+/// on the web (some are held only by private galleries).
 pub fn cleared_assets(standin: SocketAddr, edge: &Edge, count: usize) -> Vec<String> {
     let page = standin_get(standin, &format!("/media?org_id={ORG_ID}&per_page=300&include=custom-metadata"));
     page["data"]
@@ -355,4 +355,15 @@ pub fn post_served_events(edge: &Edge, events: &[Value]) -> ApiResponse {
     )]))
     .expect("served lists are stored");
     edge.post_json("/v1/events", &serde_json::json!({ "events": rewritten }))
+}
+
+/// Starts a stand-in with the first `limit` artworks and an edge configured with `extra`
+/// variables (see [`config_with`]), and syncs the whole catalog.
+pub fn synced_edge_with(limit: usize, extra: &[(&str, String)]) -> (SocketAddr, Edge) {
+    let standin = start_standin(limit);
+    let mut edge = Edge::new(standin);
+    edge.config = config_with(&format!("http://{standin}/psapi/v4.0"), extra);
+    let status = edge.sync_to_end();
+    assert_eq!(status.state, "succeeded", "{status:?}");
+    (standin, edge)
 }

@@ -282,15 +282,7 @@ fn check_parameter(name: &'static str, value: f32, minimum: f32) -> Result<(), E
 mod tests {
     use super::*;
 
-    const TOLERANCE: f32 = 1e-5;
-
-    fn assert_pairs(actual: &[(u32, f32)], expected: &[(u32, f32)]) {
-        assert_eq!(actual.len(), expected.len(), "{actual:?} vs {expected:?}");
-        for (got, want) in actual.iter().zip(expected) {
-            assert_eq!(got.0, want.0, "{actual:?} vs {expected:?}");
-            assert!((got.1 - want.1).abs() < TOLERANCE, "{actual:?} vs {expected:?}");
-        }
-    }
+    use crate::engine::test_support::assert_pairs;
 
     fn clicks(pairs: &[(u32, u32)]) -> Vec<Interaction> {
         pairs.iter().map(|&(user, item)| Interaction { user, item, weight: 1.0, time: None }).collect()

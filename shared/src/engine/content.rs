@@ -375,15 +375,7 @@ fn dedup_sorted(values: &mut [u32]) -> usize {
 mod tests {
     use super::*;
 
-    const TOLERANCE: f32 = 1e-5;
-
-    fn assert_pairs(actual: &[(u32, f32)], expected: &[(u32, f32)]) {
-        assert_eq!(actual.len(), expected.len(), "{actual:?} vs {expected:?}");
-        for (got, want) in actual.iter().zip(expected) {
-            assert_eq!(got.0, want.0, "{actual:?} vs {expected:?}");
-            assert!((got.1 - want.1).abs() < TOLERANCE, "{actual:?} vs {expected:?}");
-        }
-    }
+    use crate::engine::test_support::{assert_pairs, TOLERANCE};
 
     fn uniform() -> ContentConfig {
         ContentConfig { kind_weights: KindWeights::uniform(1.0), max_expanded_share: 1.0, min_expanded_terms: 0 }
