@@ -90,8 +90,8 @@ async fn served_lists(db: &impl Database, batch: &EventBatch) -> Result<HashMap<
 /// Returns whether an event belongs to a response the worker served: its request id, context
 /// and placement match a stored response, and its asset was in that response's list.
 ///
-/// NOTE: served lists hold assets only, so a gallery-card event is checked against the
-/// request, context and placement but not the gallery itself; storing the served gallery ids
+/// NOTE: served lists contain assets only, so a gallery-card event is checked against the
+/// request, context and placement but not the gallery itself. Storing the served gallery ids
 /// as well would close that.
 fn verify(event: &Event, served: &HashMap<String, ServedList>) -> bool {
     let Some(list) = served.get(&event.request_id) else { return false };
@@ -149,7 +149,7 @@ pub async fn store_batch(
         .map(|((request_id, asset), (context, at))| json!([context, asset, request_id, at]))
         .collect();
 
-    // The co-view update runs before the insert, so it sees only clicks stored by earlier batches.
+    // The co-view update runs before the insert, so it counts only clicks stored by earlier batches.
     let mut statements = Vec::new();
     if !click_rows.is_empty() {
         statements.push(Statement::new(

@@ -18,7 +18,7 @@
 //! | [`rights_admin`] | rights explanations and licence alerts |
 //! | [`analytics`] | aggregates, segments, trends, experiments and editorial suggestions |
 //! | [`auth`] | API keys and their roles |
-//! | [`export`] | JSON, CSV and NDJSON answers |
+//! | [`export`] | JSON, CSV and NDJSON responses |
 //! | [`sync`] | the resumable PhotoShelter sync into catalog generations |
 //! | [`photoshelter`] | the PhotoShelter API v4 client and resource parsing |
 //! | [`catalog`] | reads from the active catalog generation |

@@ -257,7 +257,7 @@ async fn co_interaction_step(
         return Ok(None);
     }
 
-    // NOTE: this reads every co-view pair in one query; at far more distinct (page, asset)
+    // NOTE: this reads every co-view pair in one query. At far more distinct (page, asset)
     // pairs than the demo records, it would need paging like the content run.
     let co_views: Vec<CoView> =
         query_as(db, Statement::new("SELECT context, asset_id, clicks, last_at FROM co_views", vec![])).await?;

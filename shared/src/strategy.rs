@@ -95,7 +95,7 @@ pub struct Weights {
 }
 
 impl Default for Weights {
-    /// The weights of [`Blend::default`], with popularity off.
+    /// Returns the weights of [`Blend::default`], with popularity off.
     fn default() -> Self {
         let blend = Blend::default();
         Weights {
@@ -158,7 +158,7 @@ impl Caps {
     }
 }
 
-/// How one placement ranks, fills and diversifies its list.
+/// The ranking weights, fill chain and diversity caps of one placement.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Strategy {
@@ -167,8 +167,8 @@ pub struct Strategy {
     /// Sources that fill a related list too short to survive the rights filter and
     /// diversification, tried in order. Random filler is never added.
     pub cold_start: Vec<ColdStartSource>,
-    /// Diversity caps; `None` uses the context's default (3 per gallery and 3 per creator for
-    /// asset contexts, no caps for a gallery context, whose members share the gallery).
+    /// Diversity caps. `None` uses the context's default: 3 per gallery and 3 per creator for
+    /// asset contexts, and no caps for a gallery context, whose members share the gallery.
     pub caps: Option<Caps>,
 }
 
@@ -195,7 +195,7 @@ impl Strategy {
     }
 }
 
-/// Why a placements configuration was rejected.
+/// The reason a placements configuration is rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StrategyError {
     /// The text is not a JSON object of strategies.

@@ -91,7 +91,7 @@ pub const MAX_ATTEMPTS: u32 = 4;
 /// Delay before the first retry, in milliseconds; each further consecutive failure doubles it.
 pub const RETRY_BASE_DELAY_MS: u32 = 1_000;
 
-/// Longest delay between retries, in milliseconds.
+/// Maximum delay between retries, in milliseconds.
 pub const RETRY_MAX_DELAY_MS: u32 = 30_000;
 
 /// Returns the delay before the next send after `consecutive_failures` failed sends in a row
@@ -102,7 +102,7 @@ pub fn retry_delay_ms(consecutive_failures: u32) -> u32 {
 }
 
 /// Returns whether a send that ended with HTTP `status` may succeed when repeated: timeouts
-/// (408), rate limiting (429) and server errors (5xx). Other 4xx answers reject the batch
+/// (408), rate limiting (429) and server errors (5xx). Other 4xx responses reject the batch
 /// itself, so repeating it cannot help.
 pub fn is_retryable_status(status: u16) -> bool {
     status == 408 || status == 429 || status >= 500

@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::db::{query_as, query_optional, Database, DbError, Statement};
 use crate::events::counted;
 
-/// What a run did.
+/// The outcome of one aggregation run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RefreshReport {
     /// Days whose aggregates were rewritten, oldest first.
@@ -33,7 +33,7 @@ pub struct RefreshReport {
     pub last_event_id: i64,
 }
 
-/// The segment expression for an event row aliased `e`, with segments joined as `vs`.
+/// Returns the segment expression for an event row aliased `e`, with segments joined as `vs`.
 fn segment_sql() -> String {
     format!(
         "coalesce(vs.segment, CASE WHEN e.visitor_id IS NULL THEN '{ANONYMOUS_SEGMENT}' ELSE '{OTHER_SEGMENT}' END)"
@@ -198,7 +198,7 @@ fn set_state(name: &str, value: String) -> Statement {
     )
 }
 
-/// The segment summaries the last run stored.
+/// Returns the segment summaries the last run stored.
 pub async fn stored_segment_summaries(db: &impl Database) -> Result<Vec<SegmentSummary>, DbError> {
     let text = state_value(db, "segment_summaries").await?.unwrap_or_else(|| "[]".to_owned());
     serde_json::from_str(&text).map_err(|e| DbError::Decode(e.to_string()))
@@ -229,8 +229,8 @@ pub async fn refresh(db: &impl Database, config: &Config, now: Millis, full: boo
     struct Day {
         day: String,
     }
-    // Only days inside the lookback window, up to tomorrow (clients' clocks run a little
-    // ahead), are aggregated; events outside it stay in the raw events export.
+    // Only days inside the lookback window, up to tomorrow because clients' clocks run a little
+    // ahead, are aggregated. Events outside it stay in the raw events export.
     let since = if full { 0 } else { last_counted };
     let window_start = (now - segments::LOOKBACK_DAYS * MS_PER_DAY).div_euclid(MS_PER_DAY) * MS_PER_DAY;
     let window_end = (now.div_euclid(MS_PER_DAY) + 2) * MS_PER_DAY;

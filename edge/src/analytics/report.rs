@@ -25,7 +25,7 @@ pub const MAX_JSON_ROWS: i64 = 1000;
 /// the text), well inside a Workers isolate's 128 MB.
 ///
 /// NOTE: a streamed body (a `ReadableStream` fed page by page from D1) would lift this cap
-/// without raising memory; the router's answers are whole byte buffers today.
+/// without raising memory, but the router's responses are whole byte buffers today.
 pub const MAX_EXPORT_ROWS: i64 = 10_000;
 /// The groupings `GET /v1/analytics/engagement` accepts.
 pub const GROUPS: [&str; 7] = ["day", "asset", "gallery", "collection", "keyword", "placement", "segment"];

@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::http::ApiResponse;
 use crate::recommend::GRID_IMAGE_WIDTH;
 
-/// Least clicks a theme needs in the recent window to count as a trend.
+/// Minimum clicks a theme needs in the recent window to count as a trend.
 const MIN_RECENT_CLICKS: i64 = 3;
 /// Assets shown per theme.
 const ASSETS_PER_THEME: usize = 4;
@@ -28,14 +28,14 @@ struct ThemeCounts {
     recent_impressions: i64,
 }
 
-/// How fast a theme rises: the change in clicks scaled by the square root of the clicks,
+/// Scores how fast a theme rises: the change in clicks scaled by the square root of the clicks,
 /// so that 40 → 80 outranks 1 → 4 although its ratio is smaller. A theme with no previous
 /// clicks scores by its recent clicks alone.
 pub fn rise_score(recent: i64, previous: i64) -> f64 {
     (recent - previous) as f64 / ((recent + previous) as f64 + 1.0).sqrt()
 }
 
-/// A compact card of an asset proposed for use.
+/// Builds a compact card of an asset proposed for use.
 pub fn asset_card(config: &Config, row: &AssetRow) -> Value {
     json!({
         "id": row.id, "title": row.title, "creator": row.creator,

@@ -44,7 +44,7 @@ pub(super) async fn engagement_ranked(
     term: Option<String>,
     decay: bool,
 ) -> Result<Vec<(String, f64)>, ApiError> {
-    // NOTE: this reads the raw events of the window on every request; a daily aggregate table
+    // NOTE: this reads the raw events of the window on every request. A daily aggregate table
     // maintained by the cron trigger would keep it cheap at high event volumes.
     let rows: Vec<DailyEngagement> = query_as(
         db,
